@@ -1,0 +1,101 @@
+/*
+ * policy.h: the TSC policy ops table: how a hypervisor derives the guest's TSC.
+ *
+ * The engine calls a policy at the vCPU's transitions (SQLite VFS shape: a version field, the
+ * instance's first member points to the ops, missing methods get defaults from the wrappers in
+ * sim/layers.c) and asks it for the guest TSC whenever guest code executes RDTSC. A policy sees
+ * the VM through struct vm (read-only except its own state) and the host through host.h; it may
+ * arm timers with vm_timer(). Adding a policy is one file in models/ plus one line in
+ * models/registry.c; tests/check_conformance.c loops over every registered one.
+ */
+#ifndef VT_POLICY_H
+#define VT_POLICY_H
+
+#include "host.h"
+#include "opts.h"
+#include "vt.h"
+
+/* vCPU states (sim/vcpu.c draws the machine and performs the transitions). */
+enum vcpu_state {
+	VCPU_RUNNING,     /* executing guest code on host CPU `pcpu` */
+	VCPU_EXITED,      /* returned to the VMM (an I/O exit); its thread still holds `pcpu` */
+	VCPU_DESCHEDULED, /* thread runnable but on no host CPU (preempted, migrating) */
+	VCPU_STALLED,     /* thread blocked in the host (EPT fault paging in) */
+	VCPU_PAUSED,      /* the whole VM is paused */
+};
+
+/* What a policy may read of a vCPU. */
+struct vcpu {
+	unsigned id;
+	unsigned pcpu;           /* current host CPU, or the last one when not on a CPU */
+	enum vcpu_state state;
+};
+
+struct world;
+
+/* What a policy may read of the VM. */
+struct vm {
+	unsigned nvcpus;
+	const struct host *host;
+	uint64_t guest_tsc_hz;   /* the TSC frequency the guest is told (CPUID / MSR) */
+	struct world *world;     /* opaque: for vm_timer() */
+};
+
+/* vCPU i of the VM (i < nvcpus). */
+struct vcpu *vm_vcpu(struct vm *vm, unsigned i);
+
+/* Arms a timer: the layer's on_timer(arg) runs at true time `at` (>= now). */
+void vm_timer(struct vm *vm, const void *layer, sim_ns at, uint32_t arg);
+
+/* Who wrote the TSC MSR (KVM treats host-initiated writes differently). */
+enum tsc_writer { TSC_WRITE_GUEST, TSC_WRITE_HOST };
+
+/* A host change the policy may react to. */
+struct host_change {
+	enum { HOST_CHANGE_RATE, HOST_CHANGE_RESET } kind;
+	unsigned pcpu;
+};
+
+#define POLICY_OPS_VERSION 1
+
+/* What a policy promises (the conformance suite holds it to these). */
+#define POLICY_MONOTONIC_VCPU 1u /* each vCPU's guest TSC never goes backwards */
+
+struct policy;
+
+struct policy_ops {
+	int version;              /* POLICY_OPS_VERSION */
+	const char *name;         /* as written in scenarios: "gtsc-resume" */
+	const char *describe;     /* one line: which real system, which source */
+	size_t state_size;        /* private per-VM state, zeroed before init */
+	const struct opt_desc *options; /* {0}-terminated, or NULL */
+	unsigned promises;        /* POLICY_* bits */
+
+	int (*init)(struct policy *p, const struct opt_set *opts);   /* VT_OK or VT_ENOMEM */
+	void (*fini)(struct policy *p);
+	/* The vCPU thread was scheduled onto host CPU pcpu (KVM vcpu_load). */
+	void (*on_load)(struct policy *p, struct vcpu *v, unsigned pcpu, sim_ns t);
+	/* The vCPU thread left its host CPU (KVM vcpu_put). */
+	void (*on_put)(struct policy *p, struct vcpu *v, sim_ns t);
+	/* The vCPU is about to execute guest code on pcpu (VM entry). */
+	void (*on_entry)(struct policy *p, struct vcpu *v, unsigned pcpu, sim_ns t);
+	/* The vCPU stopped executing guest code and returned to the VMM (VM exit to the VMM). */
+	void (*on_exit)(struct policy *p, struct vcpu *v, sim_ns t);
+	/* The guest TSC of v at t, while v executes guest code on v->pcpu. The hot path. */
+	uint64_t (*guest_tsc)(struct policy *p, const struct vcpu *v, sim_ns t);
+	void (*on_tsc_write)(struct policy *p, struct vcpu *v, uint64_t value, enum tsc_writer who,
+			     sim_ns t);
+	void (*on_host_change)(struct policy *p, const struct host_change *c, sim_ns t);
+	void (*on_pause)(struct policy *p, sim_ns t);
+	void (*on_resume)(struct policy *p, sim_ns t);
+	void (*on_vcpu_add)(struct policy *p, struct vcpu *v, sim_ns t);
+	void (*on_timer)(struct policy *p, uint32_t arg, sim_ns t);
+};
+
+struct policy {
+	const struct policy_ops *ops; /* first member */
+	struct vm *vm;
+	void *state;                  /* ops->state_size bytes */
+};
+
+#endif /* VT_POLICY_H */

@@ -1,0 +1,105 @@
+/*
+ * metrics.h: what the guest saw, measured as the run goes, in memory independent of run length.
+ *
+ * Every guest clock read reaches metrics_read() with its true time t (ns since guest boot, the
+ * instant of the TSC read) and the guest clock value g (ns since guest boot); reads belong to one
+ * of the workload's streams. All accumulation is in integers (64-bit, and 128-bit for sums of
+ * squares and products), so results are bit-identical on every build; the single floating-point
+ * step (drift's final division) is one correctly rounded IEEE operation. Exact definitions are in
+ * README "Metrics".
+ */
+#ifndef VT_METRICS_H
+#define VT_METRICS_H
+
+#include <stdio.h>
+
+#include "vt.h"
+
+/* The arm-level metrics, in report order. */
+enum metric_id {
+	M_READS,
+	M_FALLBACKS,
+	M_WARPS,
+	M_WORST_WARP_NS,
+	M_STALLS,
+	M_BACKSTEPS,
+	M_MAX_BACKSTEP_NS,
+	M_MAX_FORWARD_JUMP_NS,
+	M_MAX_ABS_ERROR_NS,
+	M_RMS_ERROR_NS,
+	M_FINAL_ERROR_NS,
+	M_DRIFT_PPM,
+	M_LOST_TIME_NS,
+	M_MAX_VCPU_SKEW_NS,
+	M_COUNT
+};
+
+struct metric_info {
+	const char *name;     /* as used in expect clauses and JSON */
+	const char *unit;     /* "ns", "ppm", "" for counts */
+	int scale;            /* the stored integer is value * 10^scale (drift: 3, in ppb) */
+	bool lower_is_better;
+	const char *doc;      /* one line */
+};
+
+extern const struct metric_info metric_info[M_COUNT];
+/* The metric named `name`, or -1. */
+int metric_lookup(const char *name);
+
+/* Serialized streams whose consecutive reads are ordered by happens-before (warps, stalls). */
+enum chain { CHAIN_LOCK, CHAIN_HOP, CHAIN_COUNT };
+
+struct vcpu_metrics {
+	bool has_last;
+	sim_ns last_t;
+	uint64_t last_g;
+	int64_t last_err;        /* g - t of the latest read */
+	bool read_since_sample;
+	uint64_t reads;
+	uint64_t backsteps;
+	uint64_t max_backstep_ns;
+	int64_t max_forward_jump_ns;
+	uint64_t debt_ns;        /* lost time so far (see README) */
+};
+
+struct chain_state {
+	bool has_last;
+	uint64_t last;
+};
+
+struct metrics {
+	unsigned nvcpus;
+	struct vcpu_metrics *v;
+	struct chain_state chain[CHAIN_COUNT];
+	int64_t jump_threshold;  /* ns */
+
+	uint64_t reads, fallbacks, warps, stalls;
+	uint64_t worst_warp_ns;
+	uint64_t max_abs_error_ns;
+	u128 sum_sq_error;       /* sum of e^2 (ns^2): with |e| < 2^45 ns (9.7 h) room for 2^38 reads */
+	int64_t final_error_ns;
+	uint64_t max_vcpu_skew_ns;
+	/* Drift: least squares of e against sample index k over (k, e) points. */
+	uint64_t nsamples;       /* sample ticks so far */
+	uint64_t npoints;
+	s128 sum_k, sum_kk, sum_e, sum_ke;
+	sim_ns sample_interval;
+};
+
+int metrics_init(struct metrics *m, unsigned nvcpus, sim_ns sample_interval,
+		 sim_ns jump_threshold);
+void metrics_free(struct metrics *m);
+
+/* One guest read on vCPU v at true time t returning g; chain is -1 for a free read. */
+void metrics_read(struct metrics *m, unsigned v, int chain, sim_ns t, uint64_t g, bool fallback);
+/* The sampler's tick: vCPU skew and drift points. */
+void metrics_sample(struct metrics *m, sim_ns t);
+
+/* The final value of every metric (stored integers, see metric_info.scale). */
+void metrics_finish(const struct metrics *m, int64_t out[M_COUNT]);
+/* A metric's stored integer as a double in its unit (drift in ppm). */
+double metric_as_double(enum metric_id id, int64_t stored);
+/* Formats a stored value in its unit ("12345", "-0.123"). */
+void metric_format(enum metric_id id, int64_t stored, char *buf, size_t len);
+
+#endif /* VT_METRICS_H */

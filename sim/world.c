@@ -1,0 +1,386 @@
+/*
+ * world.c: building one world from a config and an arm, the event loop, the choice point, layer
+ * timers and the trace.
+ *
+ * The loop pops the earliest event by (time, seq) and hands it to the module that owns its kind:
+ * vcpu.c for the vCPU state machine and the host scheduler, workload.c for guest reads; host
+ * changes, wander, the metrics sampler and layer timers are handled here. It stops at the first
+ * event at or after the scenario's duration. Nothing here knows any one policy or reader: layers
+ * are reached only through sim/layers.h.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layers.h"
+#include "world.h"
+
+static const char *const ev_names[EV_KIND_COUNT] = {
+	[EV_END] = "end", [EV_READ] = "read-request", [EV_LOCKED_READ] = "locked-read-request",
+	[EV_HOP_READ] = "hop-read-request", [EV_HOP] = "hop", [EV_READ_RETRY] = "read-retry",
+	[EV_IO_START] = "io-exit", [EV_IO_END] = "io-done", [EV_STALL_START] = "stall",
+	[EV_STALL_END] = "stall-done", [EV_MIGRATE] = "migrate-out", [EV_RESCHED] = "migrate-in",
+	[EV_QUANTUM] = "quantum", [EV_PAUSE] = "vm-pause", [EV_RESUME] = "vm-resume",
+	[EV_HOST_CHANGE] = "host-tsc-change", [EV_WANDER] = "host-tsc-wander",
+	[EV_SAMPLE] = "sample", [EV_TIMER] = "timer",
+};
+
+void world_push(struct world *w, sim_ns t, enum ev_kind kind, uint32_t who, uint32_t arg)
+{
+	if (evq_push(&w->q, t, kind, who, arg) != VT_OK && !w->error)
+		w->error = VT_ENOMEM;
+}
+
+uint64_t sim_choose(struct world *w, enum choice_kind kind, unsigned index, uint64_t n)
+{
+	struct rng *r = &w->streams[(size_t)kind * w->stream_stride + index];
+
+	return n ? rng_below(r, n) : rng_next(r);
+}
+
+struct choice_ctx {
+	struct world *w;
+	enum choice_kind kind;
+	unsigned index;
+};
+
+static uint64_t choice_word(void *ctx)
+{
+	struct choice_ctx *c = ctx;
+
+	return sim_choose(c->w, c->kind, c->index, 0);
+}
+
+uint64_t world_draw(struct world *w, enum choice_kind kind, unsigned index, const struct dist *d)
+{
+	struct choice_ctx c = { w, kind, index };
+
+	return dist_sample(d, choice_word, &c);
+}
+
+sim_ns world_interval(struct world *w, enum choice_kind kind, unsigned index, double rate)
+{
+	struct choice_ctx c = { w, kind, index };
+
+	return rng_exp_interval(rate, choice_word, &c);
+}
+
+void vm_timer(struct vm *vm, const void *layer, sim_ns at, uint32_t arg)
+{
+	struct world *w = vm->world;
+	unsigned i;
+
+	for (i = 0; i < w->ntimers; i++)
+		if (!w->timers[i].used)
+			break;
+	if (i == w->ntimers) {
+		if (w->ntimers == w->cap_timers) {
+			unsigned cap = w->cap_timers ? 2 * w->cap_timers : 16;
+			struct timer_slot *n = realloc(w->timers, cap * sizeof(*n));
+
+			if (!n) {
+				w->error = VT_ENOMEM;
+				return;
+			}
+			w->timers = n;
+			w->cap_timers = cap;
+		}
+		w->ntimers++;
+	}
+	w->timers[i] = (struct timer_slot){ layer, arg, true };
+	world_push(w, at < w->now ? w->now : at, EV_TIMER, i, 0);
+}
+
+static void fire_timer(struct world *w, unsigned slot)
+{
+	struct timer_slot ts = w->timers[slot];
+
+	w->timers[slot].used = false;
+	if (ts.layer == &w->policy && w->policy.ops->on_timer)
+		w->policy.ops->on_timer(&w->policy, ts.arg, w->now);
+	else if (ts.layer == &w->page && w->page.ops->on_timer)
+		w->page.ops->on_timer(&w->page, ts.arg, w->now);
+}
+
+struct vcpu *vm_vcpu(struct vm *vm, unsigned i)
+{
+	return &vm->world->vcpus[i].pub;
+}
+
+uint64_t genv_rdtsc(struct genv *env)
+{
+	struct world *w = env->impl;
+
+	return policy_guest_tsc(&w->policy, &w->vcpus[env->vcpu].pub, w->now);
+}
+
+void world_trace(struct world *w, const char *kind, int pcpu, int vcpu, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(w->trace, "%llu %s cpu=", (unsigned long long)w->now, kind);
+	if (pcpu >= 0)
+		fprintf(w->trace, "%d", pcpu);
+	else
+		fputc('-', w->trace);
+	fputs(" vcpu=", w->trace);
+	if (vcpu >= 0)
+		fprintf(w->trace, "%d", vcpu);
+	else
+		fputc('-', w->trace);
+	if (pcpu >= 0)
+		fprintf(w->trace, " host_tsc=%llu",
+			(unsigned long long)host_tsc(&w->host, (unsigned)pcpu, w->now));
+	if (vcpu >= 0 && w->vcpus[vcpu].pub.state == VCPU_RUNNING)
+		fprintf(w->trace, " guest_tsc=%llu",
+			(unsigned long long)policy_guest_tsc(&w->policy, &w->vcpus[vcpu].pub, w->now));
+	if (fmt) {
+		fputc(' ', w->trace);
+		va_start(ap, fmt);
+		vfprintf(w->trace, fmt, ap);
+		va_end(ap);
+	}
+	fputc('\n', w->trace);
+}
+
+/* The trace line for an event before it is handled: who it concerns and the clocks then. */
+static void trace_event(struct world *w, const struct event *e)
+{
+	unsigned k = event_kind(e);
+	int pcpu = -1, vcpu = -1;
+
+	switch (k) {
+	case EV_QUANTUM:
+	case EV_HOST_CHANGE:
+	case EV_WANDER:
+		pcpu = (int)e->who;
+		break;
+	case EV_READ:
+	case EV_LOCKED_READ:
+	case EV_READ_RETRY:
+	case EV_IO_START:
+	case EV_IO_END:
+	case EV_STALL_START:
+	case EV_STALL_END:
+	case EV_MIGRATE:
+	case EV_RESCHED:
+		vcpu = (int)e->who;
+		pcpu = (int)w->vcpus[vcpu].pub.pcpu;
+		break;
+	case EV_HOP_READ:
+	case EV_HOP:
+		vcpu = (int)w->hop_vcpu;
+		pcpu = (int)w->vcpus[vcpu].pub.pcpu;
+		break;
+	default:
+		break;
+	}
+	world_trace(w, ev_names[k], pcpu, vcpu, NULL);
+}
+
+static void host_change(struct world *w, unsigned cpu, unsigned idx)
+{
+	const struct host_tsc_event *ev = &w->cfg->host.cpu[cpu].events[idx];
+	struct host_change c = { .pcpu = cpu };
+
+	if (ev->kind == HOST_EV_RATE) {
+		host_tsc_set_rate(&w->host, cpu, w->now, ev->value);
+		c.kind = HOST_CHANGE_RATE;
+	} else {
+		host_tsc_reset(&w->host, cpu, w->now, ev->value);
+		c.kind = HOST_CHANGE_RESET;
+	}
+	policy_on_host_change(&w->policy, &c, w->now);
+}
+
+/* One wander step: the frequency error moves by a uniform step in [-wander, +wander] ppb. */
+static void wander(struct world *w, unsigned cpu)
+{
+	int64_t step = w->cfg->host.cpu[cpu].wander_ppb;
+	uint64_t span = 2 * (uint64_t)step + 1;
+
+	host_tsc_wander(&w->host, cpu, w->now, (int64_t)sim_choose(w, CH_HOST, cpu, span) - step);
+	world_push(w, w->now + w->cfg->host.wander_interval, EV_WANDER, cpu, 0);
+}
+
+static void *zalloc(size_t n)
+{
+	return calloc(1, n ? n : 1);
+}
+
+int world_init(struct world *w, const struct config *cfg, const struct arm_cfg *arm, FILE *trace)
+{
+	const unsigned nv = cfg->vm.nvcpus, nc = cfg->host.ncpus;
+	struct reader_ctx rctx;
+	int rc;
+
+	memset(w, 0, sizeof(*w));
+	w->cfg = cfg;
+	w->arm = arm;
+	w->trace = trace;
+	evq_init(&w->q);
+	rc = host_init(&w->host, &cfg->host);
+	if (rc)
+		return rc;
+
+	w->stream_stride = nv > nc ? nv : nc;
+	if (w->stream_stride < 3)
+		w->stream_stride = 3; /* CH_HOP uses indices 0..2 */
+	w->streams = calloc((size_t)CH_KIND_COUNT * w->stream_stride, sizeof(*w->streams));
+	w->vcpus = calloc(nv, sizeof(*w->vcpus));
+	w->cpu_owner = malloc(nc * sizeof(*w->cpu_owner));
+	w->runq = calloc(nv, sizeof(*w->runq));
+	if (!w->streams || !w->vcpus || !w->cpu_owner || !w->runq)
+		return VT_ENOMEM;
+	for (unsigned k = 0; k < CH_KIND_COUNT; k++)
+		for (unsigned i = 0; i < w->stream_stride; i++)
+			rng_seed(&w->streams[(size_t)k * w->stream_stride + i], cfg->seed,
+				 ((uint64_t)k << 32) | i);
+	for (unsigned c = 0; c < nc; c++)
+		w->cpu_owner[c] = -1;
+
+	w->vm.nvcpus = nv;
+	w->vm.host = &w->host;
+	w->vm.guest_tsc_hz = cfg->vm.tsc_hz;
+	w->vm.world = w;
+	for (unsigned i = 0; i < nv; i++) {
+		w->vcpus[i].pub.id = i;
+		w->vcpus[i].pub.pcpu = cfg->vm.placement[i];
+		w->vcpus[i].pub.state = VCPU_DESCHEDULED;
+	}
+
+	rc = metrics_init(&w->metrics, nv, cfg->metrics.sample_interval,
+			  cfg->metrics.jump_threshold);
+	if (rc)
+		return rc;
+
+	w->policy.ops = arm->policy;
+	w->policy.vm = &w->vm;
+	w->policy.state = zalloc(arm->policy->state_size);
+	w->page.ops = arm->page;
+	w->page.vm = &w->vm;
+	w->page.policy = &w->policy;
+	w->page.state = zalloc(arm->page->state_size);
+	w->reader.ops = arm->reader;
+	w->reader.state = zalloc(arm->reader->state_size);
+	if (!w->policy.state || !w->page.state || !w->reader.state)
+		return VT_ENOMEM;
+	if (arm->policy->init && (rc = arm->policy->init(&w->policy, &arm->policy_opts)))
+		return rc;
+	if (arm->page->init && (rc = arm->page->init(&w->page, &arm->page_opts)))
+		return rc;
+	rctx.nvcpus = nv;
+	rctx.tsc_hz = cfg->vm.tsc_hz;
+	if (arm->reader->init && (rc = arm->reader->init(&w->reader, &rctx, &arm->reader_opts)))
+		return rc;
+	w->env.impl = w;
+	return vcpu_setup(w);
+}
+
+void world_free(struct world *w)
+{
+	if (w->reader.ops && w->reader.state && w->reader.ops->fini)
+		w->reader.ops->fini(&w->reader);
+	if (w->page.ops && w->page.state && w->page.ops->fini)
+		w->page.ops->fini(&w->page);
+	if (w->policy.ops && w->policy.state && w->policy.ops->fini)
+		w->policy.ops->fini(&w->policy);
+	free(w->reader.state);
+	free(w->page.state);
+	free(w->policy.state);
+	metrics_free(&w->metrics);
+	free(w->timers);
+	free(w->runq);
+	free(w->cpu_owner);
+	free(w->vcpus);
+	free(w->streams);
+	host_free(&w->host);
+	evq_free(&w->q);
+	memset(w, 0, sizeof(*w));
+}
+
+int world_run(struct world *w)
+{
+	const struct config *cfg = w->cfg;
+	struct event e;
+
+	/* Host TSC changes and wander. */
+	for (unsigned c = 0; c < cfg->host.ncpus; c++) {
+		const struct host_cpu_cfg *hc = &cfg->host.cpu[c];
+
+		for (unsigned i = 0; i < hc->nevents; i++)
+			world_push(w, hc->events[i].at, EV_HOST_CHANGE, c, i);
+		if (hc->wander_ppb != 0)
+			world_push(w, cfg->host.wander_interval, EV_WANDER, c, 0);
+	}
+	for (unsigned i = 0; i < cfg->vm.npauses; i++) {
+		world_push(w, cfg->vm.pauses[i].at, EV_PAUSE, 0, i);
+		world_push(w, cfg->vm.pauses[i].at + cfg->vm.pauses[i].length, EV_RESUME, 0, i);
+	}
+	if (cfg->metrics.sample_interval)
+		world_push(w, cfg->metrics.sample_interval, EV_SAMPLE, 0, 0);
+	vcpu_boot(w);
+	workload_start(w);
+
+	while (!w->error && !evq_empty(&w->q) && evq_peek_time(&w->q) < cfg->duration) {
+		evq_pop(&w->q, &e);
+		w->now = e.time;
+		w->events++;
+		if (VT_UNLIKELY((w->events & ((1u << 20) - 1)) == 0) && w->progress)
+			w->progress(w, w->progress_ctx);
+		if (VT_UNLIKELY(w->trace != NULL))
+			trace_event(w, &e);
+		switch (event_kind(&e)) {
+		case EV_READ:
+		case EV_LOCKED_READ:
+		case EV_HOP_READ:
+		case EV_HOP:
+		case EV_READ_RETRY:
+			workload_handle(w, &e);
+			break;
+		case EV_IO_START:
+		case EV_IO_END:
+		case EV_STALL_START:
+		case EV_STALL_END:
+		case EV_MIGRATE:
+		case EV_RESCHED:
+		case EV_QUANTUM:
+			vcpu_handle(w, &e);
+			break;
+		case EV_PAUSE:
+			vcpu_pause_vm(w);
+			break;
+		case EV_RESUME:
+			vcpu_resume_vm(w);
+			break;
+		case EV_HOST_CHANGE:
+			host_change(w, e.who, e.arg);
+			break;
+		case EV_WANDER:
+			wander(w, e.who);
+			break;
+		case EV_SAMPLE:
+			metrics_sample(&w->metrics, w->now);
+			world_push(w, w->now + cfg->metrics.sample_interval, EV_SAMPLE, 0, 0);
+			break;
+		case EV_TIMER:
+			fire_timer(w, e.who);
+			break;
+		default:
+			w->error = VT_EIO;
+			break;
+		}
+	}
+	w->load.events = w->events;
+	for (unsigned i = 0; i < cfg->vm.nvcpus; i++) {
+		const struct vcpu_rt *v = &w->vcpus[i];
+
+		w->load.migrations += v->migrations;
+		w->load.io_exits += v->io_exits;
+		w->load.stalls += v->stalls;
+		w->load.preemptions += v->preemptions;
+		w->load.off_cpu_ns += v->off_cpu_ns;
+		w->load.migrated_off_ns += v->migrated_off_ns;
+	}
+	return w->error;
+}
