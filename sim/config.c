@@ -1,0 +1,1253 @@
+/*
+ * config.c: from a parsed scenario document to a typed struct config.
+ *
+ * One table, `keys`, lists every key a scenario may set: its dotted path, type, unit, default
+ * and meaning. Resolution is "last assignment wins" in document order (includes in place, --set
+ * overrides last); a per-CPU key may be set for one CPU (`host.cpu[2].skew_ppm = 40ppm`), for all
+ * (`host.cpu.skew_ppm = 10ppm`) or per CPU by a list (`host.cpu.skew_ppm = [10, -20, 5, 0]`),
+ * the latest of these winning for each CPU. Every assignment must match a key, every value its
+ * type and unit, every arm layer and expect reference a known name; the first violation is
+ * reported as `file:line:col: message` and the build fails with VT_EINPUT.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "metrics.h"
+#include "registry.h"
+
+enum key_type {
+	K_INT,     /* non-negative integer count */
+	K_U64,     /* any 64-bit unsigned integer (the seed) */
+	K_TIME,    /* ns */
+	K_FREQ,    /* Hz */
+	K_PPM,     /* stored as ppb */
+	K_CYCLES,
+	K_RATE,    /* events per second (also written in Hz) */
+	K_PROB,    /* a probability in [0, 1] */
+	K_ENUM,
+	K_DIST,    /* a distribution of durations */
+	K_STRING,
+	K_PLACEMENT, /* list of host CPU indices */
+	K_RATE_CHANGES, /* list of (time, frequency) */
+	K_RESETS,    /* list of (time, cycles) */
+	K_PAUSES,    /* list of (time, duration) */
+	K_LAYER,     /* arm layer name */
+};
+
+struct key_desc {
+	const char *path;   /* "host.cpu[].freq": [] marks the per-CPU index */
+	enum key_type type;
+	const char *def;    /* default, as scenario text; NULL: derived (doc says how) */
+	const char *choices; /* K_ENUM: "a|b|c" */
+	const char *doc;
+};
+
+static const char *const type_names[] = {
+	[K_INT] = "integer", [K_U64] = "integer", [K_TIME] = "time", [K_FREQ] = "frequency",
+	[K_PPM] = "ppm", [K_CYCLES] = "cycles", [K_RATE] = "rate", [K_PROB] = "probability",
+	[K_ENUM] = "choice", [K_DIST] = "distribution", [K_STRING] = "string",
+	[K_PLACEMENT] = "list of CPU indices", [K_RATE_CHANGES] = "list of (time, frequency)",
+	[K_RESETS] = "list of (time, cycles)", [K_PAUSES] = "list of (time, duration)",
+	[K_LAYER] = "name",
+};
+
+static const struct key_desc keys[] = {
+	{ "name", K_STRING, NULL, NULL, "scenario name (default: file name without .scn)" },
+	{ "seed", K_U64, "1", NULL, "PRNG seed; --seed overrides" },
+	{ "duration", K_TIME, "10s", NULL, "simulated true time to run" },
+
+	{ "host.cpus", K_INT, "4", NULL, "number of host CPUs" },
+	{ "host.cpu[].freq", K_FREQ, "2.5GHz", NULL, "nominal TSC frequency" },
+	{ "host.cpu[].skew_ppm", K_PPM, "0", NULL, "TSC oscillator frequency error" },
+	{ "host.cpu[].offset", K_CYCLES, "0", NULL, "TSC value at true time 0 (boot offset)" },
+	{ "host.cpu[].wander_ppm", K_PPM, "0", NULL,
+	  "random-walk step of the frequency error per host.wander_interval (uniform in +-step)" },
+	{ "host.cpu[].rate_changes", K_RATE_CHANGES, "[]", NULL,
+	  "non-invariant TSC: (at, new nominal frequency) pairs" },
+	{ "host.cpu[].resets", K_RESETS, "[]", NULL, "TSC set to a value at a time (host suspend)" },
+	{ "host.wander_interval", K_TIME, "1s", NULL, "how often wander steps the frequency error" },
+	{ "host.clocksource", K_ENUM, "auto", "auto|tsc|hpet|acpi_pm",
+	  "host kernel clocksource; auto: tsc when the TSC is deemed stable, else hpet" },
+	{ "host.tsc_stable", K_ENUM, "auto", "auto|yes|no",
+	  "does the host kernel trust its TSC; auto: derived (README)" },
+	{ "host.tsc_sync_tolerance", K_CYCLES, "300", NULL,
+	  "boot offsets within this count as synchronized (auto stability)" },
+	{ "host.calibration_error_ppm", K_PPM, "0", NULL,
+	  "error of the host's boot-time TSC calibration (tsc_khz)" },
+	{ "host.hpet_skew_ppm", K_PPM, "0", NULL, "HPET / ACPI PM oscillator frequency error" },
+	{ "host.hz", K_INT, "250", NULL, "host tick rate (coarse clock), Hz" },
+
+	{ "vm.vcpus", K_INT, "2", NULL, "number of vCPUs" },
+	{ "vm.tsc_freq", K_FREQ, NULL, NULL,
+	  "TSC frequency told to the guest (default: host.cpu[0].freq)" },
+	{ "vm.placement", K_PLACEMENT, NULL, NULL,
+	  "initial host CPU of each vCPU (default: vCPU i on CPU i mod host.cpus)" },
+	{ "vm.io.rate", K_RATE, "0", NULL, "I/O exits to the VMM per vCPU per second (Poisson)" },
+	{ "vm.io.duration", K_DIST, "fixed(20us)", NULL, "time the VMM takes per I/O exit" },
+	{ "vm.paging.rate", K_RATE, "0", NULL,
+	  "EPT-fault stalls (the thread blocks paging in) per vCPU per second" },
+	{ "vm.paging.duration", K_DIST, "fixed(13us)", NULL, "length of one stall" },
+	{ "vm.pauses", K_PAUSES, "[]", NULL, "whole-VM pauses: (at, duration) pairs" },
+
+	{ "sched.mode", K_ENUM, "pinned", "pinned|rate|quantum",
+	  "host scheduling of vCPU threads (README)" },
+	{ "sched.quantum", K_TIME, "3ms", NULL, "quantum mode: time slice" },
+	{ "sched.migrate_rate", K_RATE, "2/s", NULL, "rate mode: migrations per vCPU per second" },
+	{ "sched.migrate_gap", K_DIST, "exp(200us)", NULL,
+	  "rate mode: time off-CPU around a migration" },
+	{ "sched.wake_migrate", K_PROB, "0.5", NULL,
+	  "rate mode: probability a wake after a stall lands on another CPU" },
+
+	{ "workload.read_rate", K_RATE, "1kHz", NULL, "free clock reads per vCPU per second" },
+	{ "workload.arrivals", K_ENUM, "poisson", "poisson|periodic", "request arrival process" },
+	{ "workload.read_cost", K_TIME, "20ns", NULL, "simulated time one read takes" },
+	{ "workload.locked_rate", K_RATE, "0", NULL,
+	  "kvm-unit-tests reads under one shared lock, per vCPU per second" },
+	{ "workload.hop.read_rate", K_RATE, "0", NULL, "reads per second of a task hopping vCPUs" },
+	{ "workload.hop.rate", K_RATE, "100/s", NULL, "hops of that task to another vCPU per second" },
+
+	{ "metrics.sample_interval", K_TIME, "10ms", NULL, "vCPU skew and drift sampling period" },
+	{ "metrics.jump_threshold", K_TIME, "1us", NULL,
+	  "smallest step behind/ahead of true time that lost_time_ns counts" },
+
+	{ "arm.NAME.policy", K_LAYER, NULL, NULL,
+	  "TSC policy (default: the arm's name when it names a policy)" },
+	{ "arm.NAME.page", K_LAYER, "none", NULL, "clock-page provider" },
+	{ "arm.NAME.reader", K_LAYER, "tsc", NULL, "guest clock reader" },
+};
+
+/* ---- arena ---------------------------------------------------------------------------- */
+
+struct block {
+	struct block *next;
+	max_align_t data[];
+};
+
+static void *cfg_alloc(struct config *cfg, size_t n)
+{
+	struct block *b = calloc(1, sizeof(*b) + (n ? n : 1));
+
+	if (!b)
+		return NULL;
+	b->next = cfg->arena;
+	cfg->arena = b;
+	return b->data;
+}
+
+void config_free(struct config *cfg)
+{
+	struct block *b = cfg->arena;
+
+	while (b) {
+		struct block *n = b->next;
+
+		free(b);
+		b = n;
+	}
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* ---- errors --------------------------------------------------------------------------- */
+
+struct build {
+	struct config *cfg;
+	const struct scn_doc *doc;
+	struct scn_error *err;
+	int rc;
+};
+
+static void VT_PRINTF(3, 4) fail(struct build *b, const struct scn_loc *loc, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	if (b->rc)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	b->rc = VT_EINPUT;
+	if (loc) {
+		b->err->loc = *loc;
+		snprintf(b->err->msg, sizeof(b->err->msg), "%s:%u:%u: %s", loc->file, loc->line,
+			 loc->col, msg);
+	} else {
+		memset(&b->err->loc, 0, sizeof(b->err->loc));
+		snprintf(b->err->msg, sizeof(b->err->msg), "%s: %s",
+			 b->cfg->path ? b->cfg->path : "scenario", msg);
+	}
+}
+
+static void nomem(struct build *b)
+{
+	if (!b->rc) {
+		b->rc = VT_ENOMEM;
+		snprintf(b->err->msg, sizeof(b->err->msg), "out of memory");
+	}
+}
+
+/* ---- paths ---------------------------------------------------------------------------- */
+
+/*
+ * Does assignment path `p` match key pattern `k`? "[]" in k matches "[N]" (sets *index) or
+ * nothing at all (the broadcast form "host.cpu.freq", *index = -1). "NAME" matches one path
+ * component (sets *name, *name_len).
+ */
+static bool path_match(const char *k, const char *p, long *index, const char **name,
+		       size_t *name_len)
+{
+	*index = -1;
+	while (*k) {
+		if (k[0] == '[' && k[1] == ']') {
+			k += 2;
+			if (*p == '[') {
+				char *end;
+
+				if (p[1] < '0' || p[1] > '9')
+					return false;
+				*index = strtol(p + 1, &end, 10);
+				if (*end != ']')
+					return false;
+				p = end + 1;
+			}
+			continue;
+		}
+		if (strncmp(k, "NAME", 4) == 0) {
+			const char *s = p;
+
+			while (*p && *p != '.' && *p != '[')
+				p++;
+			if (p == s)
+				return false;
+			if (name) {
+				*name = s;
+				*name_len = (size_t)(p - s);
+			}
+			k += 4;
+			continue;
+		}
+		if (*k != *p)
+			return false;
+		k++;
+		p++;
+	}
+	return *p == '\0';
+}
+
+static const struct key_desc *key_find(const char *path)
+{
+	long idx;
+	const char *nm;
+	size_t nl;
+
+	for (size_t i = 0; i < VT_ARRAY_SIZE(keys); i++)
+		if (path_match(keys[i].path, path, &idx, &nm, &nl))
+			return &keys[i];
+	return NULL;
+}
+
+/* The latest assignment of exactly `path`, or NULL. */
+static const struct scn_assign *latest(const struct scn_doc *doc, const char *path)
+{
+	for (unsigned i = doc->nassign; i-- > 0;)
+		if (strcmp(doc->assign[i].path, path) == 0)
+			return &doc->assign[i];
+	return NULL;
+}
+
+/*
+ * The value for CPU `cpu` of per-CPU key "host.cpu[].K": the latest of host.cpu[cpu].K and
+ * host.cpu.K; a list in the broadcast form gives element cpu. NULL: not set.
+ */
+static const struct scn_value *per_cpu(struct build *b, const char *key, unsigned cpu,
+				       unsigned ncpu, bool value_is_list)
+{
+	char one[128], all[128];
+	const struct scn_doc *doc = b->doc;
+
+	snprintf(one, sizeof(one), "host.cpu[%u].%s", cpu, key);
+	snprintf(all, sizeof(all), "host.cpu.%s", key);
+	for (unsigned i = doc->nassign; i-- > 0;) {
+		const struct scn_assign *a = &doc->assign[i];
+
+		if (strcmp(a->path, one) == 0)
+			return a->value;
+		if (strcmp(a->path, all) == 0) {
+			/* A list is per CPU unless the key's own values are lists whose items are
+			 * tuples (rate_changes = [(1s, 2GHz)] applies to every CPU). */
+			bool per = a->value->kind == SCN_V_LIST &&
+				   (!value_is_list || (a->value->n > 0 &&
+						       a->value->items[0]->kind == SCN_V_LIST));
+
+			if (!per)
+				return a->value;
+			if (a->value->n != ncpu) {
+				fail(b, &a->value->loc,
+				     "expected %u values (one per host CPU) for '%s', got %u", ncpu,
+				     a->path, a->value->n);
+				return NULL;
+			}
+			return a->value->items[cpu];
+		}
+	}
+	return NULL;
+}
+
+/* ---- values --------------------------------------------------------------------------- */
+
+static const char *dim_units(enum scn_dim d)
+{
+	switch (d) {
+	case SCN_DIM_TIME:
+		return "ns, us, ms, s, min, h";
+	case SCN_DIM_FREQ:
+		return "Hz, kHz, MHz, GHz";
+	case SCN_DIM_PPM:
+		return "ppm, ppb";
+	case SCN_DIM_CYCLES:
+		return "cycles";
+	case SCN_DIM_RATE:
+		return "/s, /ms, /us, /min, /h, or Hz";
+	default:
+		return "no unit";
+	}
+}
+
+static const char *what(const struct scn_value *v)
+{
+	switch (v->kind) {
+	case SCN_V_NUM:
+		return v->num.dim == SCN_DIM_NONE ? "a number" : scn_dim_name(v->num.dim);
+	case SCN_V_STR:
+		return "a string";
+	case SCN_V_IDENT:
+		return "a name";
+	case SCN_V_LIST:
+		return "a list";
+	case SCN_V_CALL:
+		return v->str[0] ? "a call" : "a tuple";
+	}
+	return "a value";
+}
+
+/*
+ * A number of dimension `dim` (a bare number is taken in the dimension's base unit), as an exact
+ * rational scaled by `mul`: returns floor-free integer num*mul/den when it is whole.
+ */
+static bool num_of(struct build *b, const struct scn_value *v, enum scn_dim dim, const char *key,
+		   s128 mul, bool allow_negative, s128 *out)
+{
+	s128 x;
+
+	if (v->kind != SCN_V_NUM) {
+		fail(b, &v->loc, "expected %s (%s) for '%s', got %s", scn_dim_name(dim),
+		     dim_units(dim), key, what(v));
+		return false;
+	}
+	if (v->num.dim != SCN_DIM_NONE && v->num.dim != dim &&
+	    !(dim == SCN_DIM_RATE && v->num.dim == SCN_DIM_FREQ)) {
+		fail(b, &v->loc, "expected %s (%s) for '%s', got %s", scn_dim_name(dim),
+		     dim_units(dim), key, scn_dim_name(v->num.dim));
+		return false;
+	}
+	x = v->num.num * mul;
+	if (x / mul != v->num.num || x % v->num.den != 0) {
+		fail(b, &v->loc, "'%s' must be a whole number of %s",
+		     key, dim == SCN_DIM_PPM ? "ppb" : dim == SCN_DIM_TIME ? "ns" :
+		     dim == SCN_DIM_FREQ ? "Hz" : dim == SCN_DIM_CYCLES ? "cycles" : "units");
+		return false;
+	}
+	x /= v->num.den;
+	if (!allow_negative && x < 0) {
+		fail(b, &v->loc, "'%s' must not be negative", key);
+		return false;
+	}
+	*out = x;
+	return true;
+}
+
+static bool get_u64(struct build *b, const struct scn_value *v, enum scn_dim dim, const char *key,
+		    uint64_t *out)
+{
+	s128 x;
+
+	if (!num_of(b, v, dim, key, 1, false, &x))
+		return false;
+	if (x > (s128)UINT64_MAX) {
+		fail(b, &v->loc, "'%s' is out of range (at most 2^64-1)", key);
+		return false;
+	}
+	*out = (uint64_t)x;
+	return true;
+}
+
+static bool get_ppb(struct build *b, const struct scn_value *v, const char *key, int64_t *out)
+{
+	s128 x;
+
+	if (!num_of(b, v, SCN_DIM_PPM, key, 1000, true, &x))
+		return false;
+	if (x <= -1000000000 || x > 1000000000) {
+		fail(b, &v->loc, "'%s' must be within (-1e6, 1e6] ppm", key);
+		return false;
+	}
+	*out = (int64_t)x;
+	return true;
+}
+
+static bool get_double(struct build *b, const struct scn_value *v, enum scn_dim dim,
+		       const char *key, double *out)
+{
+	if (v->kind != SCN_V_NUM || (v->num.dim != SCN_DIM_NONE && v->num.dim != dim &&
+				     !(dim == SCN_DIM_RATE && v->num.dim == SCN_DIM_FREQ))) {
+		fail(b, &v->loc, "expected %s (%s) for '%s', got %s", scn_dim_name(dim),
+		     dim_units(dim), key, what(v));
+		return false;
+	}
+	if (v->num.num < 0) {
+		fail(b, &v->loc, "'%s' must not be negative", key);
+		return false;
+	}
+	/* Each conversion and the division are correctly rounded: deterministic. */
+	*out = (double)v->num.num / (double)v->num.den;
+	return true;
+}
+
+static bool get_enum(struct build *b, const struct scn_value *v, const char *choices,
+		     const char *key, int *out)
+{
+	const char *s = choices;
+	int i = 0;
+
+	if (v->kind == SCN_V_IDENT) {
+		size_t n = strlen(v->str);
+
+		while (s) {
+			const char *bar = strchr(s, '|');
+			size_t len = bar ? (size_t)(bar - s) : strlen(s);
+
+			if (len == n && strncmp(s, v->str, n) == 0) {
+				*out = i;
+				return true;
+			}
+			s = bar ? bar + 1 : NULL;
+			i++;
+		}
+	}
+	fail(b, &v->loc, "expected one of %s for '%s'", choices, key);
+	return false;
+}
+
+static bool get_dist(struct build *b, const struct scn_value *v, const char *key,
+		     const struct dist **out, int depth);
+
+static bool dist_arg(struct build *b, const struct scn_value *call, unsigned i, const char *key,
+		     uint64_t *out)
+{
+	return get_u64(b, call->items[i], SCN_DIM_TIME, key, out);
+}
+
+static bool get_dist(struct build *b, const struct scn_value *v, const char *key,
+		     const struct dist **out, int depth)
+{
+	struct dist *d = cfg_alloc(b->cfg, sizeof(*d));
+	static const struct {
+		const char *name;
+		unsigned nargs;
+	} forms[] = { { "fixed", 1 }, { "uniform", 2 }, { "exp", 1 }, { "lognormal", 2 },
+		      { "bursts", 3 } };
+	unsigned f;
+
+	if (!d) {
+		nomem(b);
+		return false;
+	}
+	if (v->kind == SCN_V_NUM) {
+		d->kind = DIST_FIXED;
+		*out = d;
+		return get_u64(b, v, SCN_DIM_TIME, key, &d->a);
+	}
+	if (v->kind != SCN_V_CALL || depth > 4) {
+		fail(b, &v->loc, "expected a distribution for '%s': a time, fixed(t), uniform(a, b), "
+				 "exp(mean), lognormal(median, sigma) or bursts(p, single, burst)", key);
+		return false;
+	}
+	for (f = 0; f < VT_ARRAY_SIZE(forms); f++)
+		if (strcmp(v->str, forms[f].name) == 0)
+			break;
+	if (f == VT_ARRAY_SIZE(forms)) {
+		fail(b, &v->loc, "unknown distribution '%s' (expected fixed, uniform, exp, "
+				 "lognormal or bursts)", v->str);
+		return false;
+	}
+	if (v->n != forms[f].nargs) {
+		fail(b, &v->loc, "%s() takes %u argument%s, got %u", forms[f].name, forms[f].nargs,
+		     forms[f].nargs == 1 ? "" : "s", v->n);
+		return false;
+	}
+	*out = d;
+	switch (f) {
+	case 0:
+		d->kind = DIST_FIXED;
+		return dist_arg(b, v, 0, key, &d->a);
+	case 1:
+		d->kind = DIST_UNIFORM;
+		if (!dist_arg(b, v, 0, key, &d->a) || !dist_arg(b, v, 1, key, &d->b))
+			return false;
+		if (d->b < d->a) {
+			fail(b, &v->loc, "uniform(a, b) needs a <= b");
+			return false;
+		}
+		return true;
+	case 2:
+		d->kind = DIST_EXP;
+		return dist_arg(b, v, 0, key, &d->a);
+	case 3:
+		d->kind = DIST_LOGNORMAL;
+		if (!dist_arg(b, v, 0, key, &d->a) ||
+		    !get_double(b, v->items[1], SCN_DIM_NONE, key, &d->sigma))
+			return false;
+		if (d->sigma > 10) {
+			fail(b, &v->items[1]->loc, "lognormal sigma must be at most 10");
+			return false;
+		}
+		return true;
+	default:
+		d->kind = DIST_BURSTS;
+		if (!get_double(b, v->items[0], SCN_DIM_NONE, key, &d->p))
+			return false;
+		if (d->p > 1) {
+			fail(b, &v->items[0]->loc, "bursts(p, ...) needs 0 <= p <= 1");
+			return false;
+		}
+		return get_dist(b, v->items[1], key, &d->sub[0], depth + 1) &&
+		       get_dist(b, v->items[2], key, &d->sub[1], depth + 1);
+	}
+}
+
+/* A (a, b) tuple: items checked by the caller. */
+static bool tuple2(struct build *b, const struct scn_value *v, const char *key, const char *form)
+{
+	if (v->kind != SCN_V_CALL || v->str[0] || v->n != 2) {
+		fail(b, &v->loc, "expected a pair %s in '%s'", form, key);
+		return false;
+	}
+	return true;
+}
+
+static bool list_of(struct build *b, const struct scn_value *v, const char *key, const char *form)
+{
+	if (v->kind != SCN_V_LIST) {
+		fail(b, &v->loc, "expected a list [%s, ...] for '%s', got %s", form, key, what(v));
+		return false;
+	}
+	return true;
+}
+
+/* ---- the default value of a key, parsed from its table text --------------------------- */
+
+static const struct scn_value *default_value(struct build *b, const struct key_desc *k,
+					     struct scn_doc *defaults)
+{
+	char line[256];
+	struct scn_error e;
+	unsigned before = defaults->nassign;
+
+	snprintf(line, sizeof(line), "x=%s", k->def);
+	if (scn_parse_override(defaults, line, 1, &e) != VT_OK || defaults->nassign == before) {
+		fail(b, NULL, "internal error: bad default for %s: %s", k->path, e.msg);
+		return NULL;
+	}
+	return defaults->assign[defaults->nassign - 1].value;
+}
+
+/* ---- building ------------------------------------------------------------------------- */
+
+static const struct key_desc *key_of(const char *path)
+{
+	for (size_t i = 0; i < VT_ARRAY_SIZE(keys); i++)
+		if (strcmp(keys[i].path, path) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* The value of scalar key `path`: the latest assignment, else its default. */
+static const struct scn_value *value_of(struct build *b, const char *path,
+					struct scn_doc *defaults)
+{
+	const struct scn_assign *a = latest(b->doc, path);
+	const struct key_desc *k;
+
+	if (a)
+		return a->value;
+	k = key_of(path);
+	if (!k || !k->def)
+		return NULL;
+	return default_value(b, k, defaults);
+}
+
+static bool set_u64(struct build *b, const char *path, enum scn_dim dim, uint64_t *out,
+		    struct scn_doc *defaults)
+{
+	const struct scn_value *v = value_of(b, path, defaults);
+
+	return v && get_u64(b, v, dim, path, out);
+}
+
+static bool set_double(struct build *b, const char *path, enum scn_dim dim, double *out,
+		       struct scn_doc *defaults)
+{
+	const struct scn_value *v = value_of(b, path, defaults);
+
+	return v && get_double(b, v, dim, path, out);
+}
+
+static bool set_enum(struct build *b, const char *path, int *out, struct scn_doc *defaults)
+{
+	const struct scn_value *v = value_of(b, path, defaults);
+
+	return v && get_enum(b, v, key_of(path)->choices, path, out);
+}
+
+static bool set_dist(struct build *b, const char *path, const struct dist **out,
+		     struct scn_doc *defaults)
+{
+	const struct scn_value *v = value_of(b, path, defaults);
+
+	return v && get_dist(b, v, path, out, 0);
+}
+
+static bool set_ppb(struct build *b, const char *path, int64_t *out, struct scn_doc *defaults)
+{
+	const struct scn_value *v = value_of(b, path, defaults);
+
+	return v && get_ppb(b, v, path, out);
+}
+
+/* Checks that every assignment names a key and that CPU / arm references exist. */
+static void check_paths(struct build *b, unsigned ncpus)
+{
+	const struct scn_doc *doc = b->doc;
+
+	for (unsigned i = 0; i < doc->nassign && !b->rc; i++) {
+		const struct scn_assign *a = &doc->assign[i];
+		const struct key_desc *k;
+		long idx;
+		const char *nm;
+		size_t nl;
+
+		if (strncmp(a->path, "arm.", 4) == 0)
+			continue; /* checked with the arms */
+		k = key_find(a->path);
+		if (!k) {
+			fail(b, &a->loc, "unknown key '%s' (bin/sim keys lists them)", a->path);
+			return;
+		}
+		if (strstr(k->path, "[]") && path_match(k->path, a->path, &idx, &nm, &nl) &&
+		    idx >= (long)ncpus) {
+			fail(b, &a->loc, "'%s': no such host CPU (host.cpus = %u)", a->path, ncpus);
+			return;
+		}
+	}
+}
+
+static bool build_host(struct build *b, struct scn_doc *defaults)
+{
+	struct config *cfg = b->cfg;
+	uint64_t ncpus, v;
+	int e;
+
+	if (!set_u64(b, "host.cpus", SCN_DIM_NONE, &ncpus, defaults))
+		return false;
+	if (ncpus < 1 || ncpus > 4096) {
+		fail(b, &latest(b->doc, "host.cpus")->value->loc, "host.cpus must be 1..4096");
+		return false;
+	}
+	check_paths(b, (unsigned)ncpus);
+	if (b->rc)
+		return false;
+	cfg->host.ncpus = (unsigned)ncpus;
+	cfg->cpus = cfg_alloc(cfg, ncpus * sizeof(*cfg->cpus));
+	if (!cfg->cpus) {
+		nomem(b);
+		return false;
+	}
+	cfg->host.cpu = cfg->cpus;
+	for (unsigned c = 0; c < ncpus; c++) {
+		struct host_cpu_cfg *hc = &cfg->cpus[c];
+		const struct scn_value *x;
+		const struct key_desc *k;
+		char key[64];
+
+#define CPU_VALUE(name, is_list)                                                       \
+	(snprintf(key, sizeof(key), "host.cpu[%u]." name, c),                            \
+	 (x = per_cpu(b, name, c, (unsigned)ncpus, is_list)) != NULL                       \
+		 ? x                                                                     \
+		 : (b->rc ? NULL : ((k = key_of("host.cpu[]." name)), default_value(b, k, defaults))))
+		if (!(x = CPU_VALUE("freq", false)) || !get_u64(b, x, SCN_DIM_FREQ, key, &hc->freq_hz))
+			return false;
+		if (hc->freq_hz < 1000 || hc->freq_hz > 100000000000ULL) {
+			fail(b, &x->loc, "'%s' must be between 1kHz and 100GHz", key);
+			return false;
+		}
+		if (!(x = CPU_VALUE("skew_ppm", false)) || !get_ppb(b, x, key, &hc->skew_ppb))
+			return false;
+		if (!(x = CPU_VALUE("offset", false)) || !get_u64(b, x, SCN_DIM_CYCLES, key, &hc->offset))
+			return false;
+		if (!(x = CPU_VALUE("wander_ppm", false)) || !get_ppb(b, x, key, &hc->wander_ppb))
+			return false;
+		if (hc->wander_ppb < 0) {
+			fail(b, &x->loc, "'%s' must not be negative", key);
+			return false;
+		}
+		{
+			const struct scn_value *rc = CPU_VALUE("rate_changes", true);
+			const struct scn_value *rs;
+			struct host_tsc_event *ev;
+			unsigned n = 0;
+
+			if (!rc)
+				return false;
+			rs = CPU_VALUE("resets", true);
+			if (!rs)
+				return false;
+			if (!list_of(b, rc, "rate_changes", "(time, frequency)") ||
+			    !list_of(b, rs, "resets", "(time, cycles)"))
+				return false;
+			ev = cfg_alloc(cfg, (rc->n + rs->n) * sizeof(*ev));
+			if (!ev) {
+				nomem(b);
+				return false;
+			}
+			for (unsigned i = 0; i < rc->n; i++, n++) {
+				const struct scn_value *t = rc->items[i];
+
+				ev[n].kind = HOST_EV_RATE;
+				if (!tuple2(b, t, "rate_changes", "(time, frequency)") ||
+				    !get_u64(b, t->items[0], SCN_DIM_TIME, "rate_changes", &ev[n].at) ||
+				    !get_u64(b, t->items[1], SCN_DIM_FREQ, "rate_changes", &ev[n].value))
+					return false;
+				if (ev[n].value < 1000) {
+					fail(b, &t->items[1]->loc, "a TSC rate must be at least 1kHz");
+					return false;
+				}
+			}
+			for (unsigned i = 0; i < rs->n; i++, n++) {
+				const struct scn_value *t = rs->items[i];
+
+				ev[n].kind = HOST_EV_RESET;
+				if (!tuple2(b, t, "resets", "(time, cycles)") ||
+				    !get_u64(b, t->items[0], SCN_DIM_TIME, "resets", &ev[n].at) ||
+				    !get_u64(b, t->items[1], SCN_DIM_CYCLES, "resets", &ev[n].value))
+					return false;
+			}
+			/* Sort by time (insertion sort, stable: rate changes before resets at a tie). */
+			for (unsigned i = 1; i < n; i++) {
+				struct host_tsc_event t = ev[i];
+				unsigned j = i;
+
+				while (j > 0 && ev[j - 1].at > t.at) {
+					ev[j] = ev[j - 1];
+					j--;
+				}
+				ev[j] = t;
+			}
+			hc->events = ev;
+			hc->nevents = n;
+		}
+#undef CPU_VALUE
+	}
+	if (!set_u64(b, "host.wander_interval", SCN_DIM_TIME, &cfg->host.wander_interval, defaults))
+		return false;
+	if (cfg->host.wander_interval == 0) {
+		fail(b, NULL, "host.wander_interval must be positive");
+		return false;
+	}
+	if (!set_enum(b, "host.clocksource", &e, defaults))
+		return false;
+	cfg->host.clocksource = e == 0 ? CS_AUTO : e == 1 ? CS_TSC : e == 2 ? CS_HPET : CS_ACPI_PM;
+	if (!set_enum(b, "host.tsc_stable", &e, defaults))
+		return false;
+	cfg->host.tsc_stable = e == 0 ? -1 : e == 1 ? 1 : 0;
+	if (!set_u64(b, "host.tsc_sync_tolerance", SCN_DIM_CYCLES, &cfg->host.tsc_sync_tolerance,
+		     defaults) ||
+	    !set_ppb(b, "host.calibration_error_ppm", &cfg->host.calibration_error_ppb, defaults) ||
+	    !set_ppb(b, "host.hpet_skew_ppm", &cfg->host.hpet_skew_ppb, defaults) ||
+	    !set_u64(b, "host.hz", SCN_DIM_NONE, &v, defaults))
+		return false;
+	if (v < 1 || v > 100000) {
+		fail(b, &value_of(b, "host.hz", defaults)->loc, "host.hz must be 1..100000");
+		return false;
+	}
+	cfg->host.hz = (unsigned)v;
+	return true;
+}
+
+static bool build_vm(struct build *b, struct scn_doc *defaults)
+{
+	struct config *cfg = b->cfg;
+	const struct scn_value *x;
+	uint64_t n;
+	int e;
+
+	if (!set_u64(b, "vm.vcpus", SCN_DIM_NONE, &n, defaults))
+		return false;
+	if (n < 1 || n > 4096) {
+		fail(b, &value_of(b, "vm.vcpus", defaults)->loc, "vm.vcpus must be 1..4096");
+		return false;
+	}
+	cfg->vm.nvcpus = (unsigned)n;
+	x = value_of(b, "vm.tsc_freq", defaults);
+	cfg->vm.tsc_hz = cfg->cpus[0].freq_hz;
+	if (x && (!get_u64(b, x, SCN_DIM_FREQ, "vm.tsc_freq", &cfg->vm.tsc_hz)))
+		return false;
+	if (cfg->vm.tsc_hz < 1000000 || cfg->vm.tsc_hz > 100000000000ULL) {
+		fail(b, x ? &x->loc : NULL, "vm.tsc_freq must be between 1MHz and 100GHz");
+		return false;
+	}
+	cfg->vm.placement = cfg_alloc(cfg, n * sizeof(unsigned));
+	if (!cfg->vm.placement) {
+		nomem(b);
+		return false;
+	}
+	x = value_of(b, "vm.placement", defaults);
+	if (x) {
+		if (!list_of(b, x, "vm.placement", "cpu"))
+			return false;
+		if (x->n != n) {
+			fail(b, &x->loc, "expected %u host CPU indices (one per vCPU) for vm.placement, "
+					 "got %u", (unsigned)n, x->n);
+			return false;
+		}
+	}
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t p = i % cfg->host.ncpus;
+
+		if (x && !get_u64(b, x->items[i], SCN_DIM_NONE, "vm.placement", &p))
+			return false;
+		if (p >= cfg->host.ncpus) {
+			fail(b, &x->items[i]->loc, "vm.placement: no host CPU %llu (host.cpus = %u)",
+			     (unsigned long long)p, cfg->host.ncpus);
+			return false;
+		}
+		cfg->vm.placement[i] = (unsigned)p;
+	}
+	if (!set_double(b, "vm.io.rate", SCN_DIM_RATE, &cfg->vm.io.rate, defaults) ||
+	    !set_dist(b, "vm.io.duration", &cfg->vm.io.duration, defaults) ||
+	    !set_double(b, "vm.paging.rate", SCN_DIM_RATE, &cfg->vm.paging.rate, defaults) ||
+	    !set_dist(b, "vm.paging.duration", &cfg->vm.paging.duration, defaults))
+		return false;
+	x = value_of(b, "vm.pauses", defaults);
+	if (!x || !list_of(b, x, "vm.pauses", "(at, duration)"))
+		return false;
+	cfg->vm.npauses = x->n;
+	cfg->vm.pauses = cfg_alloc(cfg, x->n * sizeof(*cfg->vm.pauses));
+	if (!cfg->vm.pauses) {
+		nomem(b);
+		return false;
+	}
+	for (unsigned i = 0; i < x->n; i++) {
+		const struct scn_value *t = x->items[i];
+		struct pause_cfg *p = &cfg->vm.pauses[i];
+
+		if (!tuple2(b, t, "vm.pauses", "(at, duration)") ||
+		    !get_u64(b, t->items[0], SCN_DIM_TIME, "vm.pauses", &p->at) ||
+		    !get_u64(b, t->items[1], SCN_DIM_TIME, "vm.pauses", &p->length))
+			return false;
+		if (i > 0 && p->at < p[-1].at + p[-1].length) {
+			fail(b, &t->loc, "vm.pauses must be in time order and must not overlap");
+			return false;
+		}
+	}
+
+	if (!set_enum(b, "sched.mode", &e, defaults))
+		return false;
+	cfg->sched.mode = (enum sched_mode)e;
+	if (!set_u64(b, "sched.quantum", SCN_DIM_TIME, &cfg->sched.quantum, defaults) ||
+	    !set_double(b, "sched.migrate_rate", SCN_DIM_RATE, &cfg->sched.migrate_rate, defaults) ||
+	    !set_dist(b, "sched.migrate_gap", &cfg->sched.migrate_gap, defaults) ||
+	    !set_double(b, "sched.wake_migrate", SCN_DIM_NONE, &cfg->sched.wake_migrate, defaults))
+		return false;
+	if (cfg->sched.quantum == 0) {
+		fail(b, &value_of(b, "sched.quantum", defaults)->loc, "sched.quantum must be positive");
+		return false;
+	}
+	if (cfg->sched.wake_migrate > 1) {
+		fail(b, &value_of(b, "sched.wake_migrate", defaults)->loc,
+		     "sched.wake_migrate is a probability (0..1)");
+		return false;
+	}
+	return true;
+}
+
+static bool build_workload(struct build *b, struct scn_doc *defaults)
+{
+	struct config *cfg = b->cfg;
+	int e;
+
+	if (!set_double(b, "workload.read_rate", SCN_DIM_RATE, &cfg->workload.read_rate, defaults) ||
+	    !set_enum(b, "workload.arrivals", &e, defaults) ||
+	    !set_u64(b, "workload.read_cost", SCN_DIM_TIME, &cfg->workload.read_cost, defaults) ||
+	    !set_double(b, "workload.locked_rate", SCN_DIM_RATE, &cfg->workload.locked_rate,
+			defaults) ||
+	    !set_double(b, "workload.hop.read_rate", SCN_DIM_RATE, &cfg->workload.hop_read_rate,
+			defaults) ||
+	    !set_double(b, "workload.hop.rate", SCN_DIM_RATE, &cfg->workload.hop_rate, defaults) ||
+	    !set_u64(b, "metrics.sample_interval", SCN_DIM_TIME, &cfg->metrics.sample_interval,
+		     defaults) ||
+	    !set_u64(b, "metrics.jump_threshold", SCN_DIM_TIME, &cfg->metrics.jump_threshold,
+		     defaults))
+		return false;
+	cfg->workload.arrivals = (enum arrivals)e;
+	if (cfg->workload.read_cost == 0) {
+		fail(b, &value_of(b, "workload.read_cost", defaults)->loc,
+		     "workload.read_cost must be positive");
+		return false;
+	}
+	if (cfg->metrics.sample_interval == 0) {
+		fail(b, &value_of(b, "metrics.sample_interval", defaults)->loc,
+		     "metrics.sample_interval must be positive");
+		return false;
+	}
+	{
+		/* Rates above one request per read cost would queue forever; above 1e9/s they are
+		 * certainly a unit mistake. */
+		const double *rates[] = { &cfg->workload.read_rate, &cfg->workload.locked_rate,
+					  &cfg->workload.hop_read_rate, &cfg->workload.hop_rate,
+					  &cfg->vm.io.rate, &cfg->vm.paging.rate,
+					  &cfg->sched.migrate_rate };
+		for (size_t i = 0; i < VT_ARRAY_SIZE(rates); i++)
+			if (*rates[i] > 1e9) {
+				fail(b, NULL, "a rate above 1e9 per second is not supported");
+				return false;
+			}
+	}
+	return true;
+}
+
+/* Resolves one layer option against the layer's table. */
+static bool set_layer_opts(struct build *b, const char *arm, const char *layer,
+			   const struct opt_desc *table, struct opt_set *out,
+			   struct scn_doc *defaults)
+{
+	char prefix[160];
+	size_t plen;
+	unsigned n = 0;
+
+	snprintf(prefix, sizeof(prefix), "arm.%s.%s.", arm, layer);
+	plen = strlen(prefix);
+	for (const struct opt_desc *d = table; d && d->name; d++)
+		n++;
+	out->n = n;
+	out->v = cfg_alloc(b->cfg, (n ? n : 1) * sizeof(*out->v));
+	if (!out->v) {
+		nomem(b);
+		return false;
+	}
+	/* Every option the scenario sets must be in the table. */
+	for (unsigned i = 0; i < b->doc->nassign; i++) {
+		const struct scn_assign *a = &b->doc->assign[i];
+		bool known = false;
+
+		if (strncmp(a->path, prefix, plen) != 0)
+			continue;
+		for (const struct opt_desc *d = table; d && d->name; d++)
+			known |= strcmp(d->name, a->path + plen) == 0;
+		if (!known) {
+			fail(b, &a->loc, "unknown %s option '%s' (bin/sim list shows the options)",
+			     layer, a->path + plen);
+			return false;
+		}
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const struct opt_desc *d = &table[i];
+		char path[256];
+		const struct scn_assign *a;
+		const struct scn_value *v;
+		struct opt_val *o = &out->v[i];
+		uint64_t u;
+		int64_t s;
+		int e;
+
+		snprintf(path, sizeof(path), "%s%s", prefix, d->name);
+		a = latest(b->doc, path);
+		o->desc = d;
+		o->set = a != NULL;
+		if (a) {
+			v = a->value;
+		} else {
+			struct key_desc k = { path, K_STRING, d->def, NULL, NULL };
+
+			v = default_value(b, &k, defaults);
+			if (!v)
+				return false;
+		}
+		switch (d->type) {
+		case OPT_INT:
+			if (!get_u64(b, v, SCN_DIM_NONE, path, &u))
+				return false;
+			o->value = (int64_t)u;
+			break;
+		case OPT_TIME:
+		case OPT_FREQ:
+		case OPT_CYCLES:
+			if (!get_u64(b, v, d->type == OPT_TIME ? SCN_DIM_TIME :
+					   d->type == OPT_FREQ ? SCN_DIM_FREQ : SCN_DIM_CYCLES,
+				     path, &u))
+				return false;
+			o->value = (int64_t)u;
+			break;
+		case OPT_PPM:
+			if (!get_ppb(b, v, path, &s))
+				return false;
+			o->value = s;
+			break;
+		case OPT_BOOL:
+			if (!get_enum(b, v, "no|yes", path, &e)) {
+				b->rc = 0;
+				if (!get_enum(b, v, "off|on", path, &e)) {
+					b->rc = 0;
+					if (!get_enum(b, v, "false|true", path, &e))
+						return false;
+				}
+			}
+			o->value = e;
+			break;
+		case OPT_ENUM:
+			if (!get_enum(b, v, d->choices, path, &e))
+				return false;
+			o->value = e;
+			break;
+		}
+	}
+	return true;
+}
+
+static bool build_arms(struct build *b, struct scn_doc *defaults)
+{
+	struct config *cfg = b->cfg;
+	const struct scn_doc *doc = b->doc;
+
+	if (doc->narm == 0) {
+		fail(b, NULL, "no arm declared (e.g. `arm ideal { policy = ideal }`)");
+		return false;
+	}
+	/* Every arm.* assignment must name a declared arm and a known layer key. */
+	for (unsigned i = 0; i < doc->nassign; i++) {
+		const struct scn_assign *a = &doc->assign[i];
+		bool found = false;
+
+		if (strncmp(a->path, "arm.", 4) != 0)
+			continue;
+		for (unsigned j = 0; j < doc->narm && !found; j++) {
+			size_t n = strlen(doc->arm[j].name);
+			const char *rest = a->path + 4 + n;
+
+			if (strncmp(a->path + 4, doc->arm[j].name, n) != 0 || *rest != '.')
+				continue;
+			rest++;
+			if (strcmp(rest, "policy") && strcmp(rest, "page") && strcmp(rest, "reader") &&
+			    strncmp(rest, "policy.", 7) && strncmp(rest, "page.", 5) &&
+			    strncmp(rest, "reader.", 7)) {
+				fail(b, &a->loc, "unknown arm key '%s' (expected policy, page, reader "
+						 "or an option of one of them)", rest);
+				return false;
+			}
+			found = true;
+		}
+		if (!found) {
+			fail(b, &a->loc, "'%s' names no declared arm", a->path);
+			return false;
+		}
+	}
+	cfg->narms = doc->narm;
+	cfg->arms = cfg_alloc(cfg, doc->narm * sizeof(*cfg->arms));
+	if (!cfg->arms) {
+		nomem(b);
+		return false;
+	}
+	for (unsigned i = 0; i < doc->narm; i++) {
+		struct arm_cfg *arm = &cfg->arms[i];
+		const char *name = doc->arm[i].name;
+		char path[192];
+		const struct scn_value *v;
+
+		arm->name = name;
+		arm->loc = doc->arm[i].loc;
+		snprintf(path, sizeof(path), "arm.%s.policy", name);
+		v = latest(doc, path) ? latest(doc, path)->value : NULL;
+		if (!v) {
+			arm->policy = registry_policy(name);
+			if (!arm->policy) {
+				fail(b, &arm->loc, "arm '%s' needs `policy = NAME` (its name is not a "
+						   "policy)", name);
+				return false;
+			}
+		} else if (v->kind != SCN_V_IDENT && v->kind != SCN_V_STR) {
+			fail(b, &v->loc, "expected a TSC policy name for '%s'", path);
+			return false;
+		} else if (!(arm->policy = registry_policy(v->str))) {
+			fail(b, &v->loc, "unknown TSC policy '%s' (bin/sim list shows them)", v->str);
+			return false;
+		}
+		snprintf(path, sizeof(path), "arm.%s.page", name);
+		v = latest(doc, path) ? latest(doc, path)->value : NULL;
+		if (v && v->kind != SCN_V_IDENT && v->kind != SCN_V_STR) {
+			fail(b, &v->loc, "expected a clock-page provider name for '%s'", path);
+			return false;
+		}
+		if (!(arm->page = registry_page(v ? v->str : "none"))) {
+			fail(b, &v->loc, "unknown clock-page provider '%s' (bin/sim list shows them)",
+			     v->str);
+			return false;
+		}
+		snprintf(path, sizeof(path), "arm.%s.reader", name);
+		v = latest(doc, path) ? latest(doc, path)->value : NULL;
+		if (v && v->kind != SCN_V_IDENT && v->kind != SCN_V_STR) {
+			fail(b, &v->loc, "expected a guest reader name for '%s'", path);
+			return false;
+		}
+		if (!(arm->reader = registry_reader(v ? v->str : "tsc"))) {
+			fail(b, &v->loc, "unknown guest reader '%s' (bin/sim list shows them)", v->str);
+			return false;
+		}
+		if (!set_layer_opts(b, name, "policy", arm->policy->options, &arm->policy_opts,
+				    defaults) ||
+		    !set_layer_opts(b, name, "page", arm->page->options, &arm->page_opts, defaults) ||
+		    !set_layer_opts(b, name, "reader", arm->reader->options, &arm->reader_opts,
+				    defaults))
+			return false;
+	}
+	return true;
+}
+
+static bool check_expr(struct build *b, const struct scn_expr *e)
+{
+	if (!e)
+		return true;
+	if (e->op == SCN_E_REF) {
+		bool found = false;
+
+		for (unsigned i = 0; i < b->cfg->narms; i++)
+			found |= strcmp(b->cfg->arms[i].name, e->arm) == 0;
+		if (!found) {
+			fail(b, &e->loc, "unknown arm '%s' in expect", e->arm);
+			return false;
+		}
+		if (metric_lookup(e->metric) < 0) {
+			fail(b, &e->loc, "unknown metric '%s' in expect (bin/sim list shows them)",
+			     e->metric);
+			return false;
+		}
+		return true;
+	}
+	return check_expr(b, e->a) && check_expr(b, e->b);
+}
+
+int config_build(struct config *cfg, const struct scn_doc *doc, const char *path,
+		 struct scn_error *err)
+{
+	struct build b = { cfg, doc, err, 0 };
+	struct scn_doc defaults;
+	const struct scn_value *v;
+
+	memset(cfg, 0, sizeof(*cfg));
+	memset(err, 0, sizeof(*err));
+	scn_doc_init(&defaults);
+	cfg->path = path;
+
+	v = value_of(&b, "name", &defaults);
+	if (v && v->kind != SCN_V_STR && v->kind != SCN_V_IDENT) {
+		fail(&b, &v->loc, "expected a string for 'name'");
+	} else if (v) {
+		cfg->name = v->str;
+	} else {
+		const char *base = path ? strrchr(path, '/') : NULL;
+		size_t n;
+		char *s;
+
+		base = base ? base + 1 : path ? path : "scenario";
+		n = strlen(base);
+		if (n > 4 && strcmp(base + n - 4, ".scn") == 0)
+			n -= 4;
+		s = cfg_alloc(cfg, n + 1);
+		if (!s) {
+			nomem(&b);
+		} else {
+			memcpy(s, base, n);
+			cfg->name = s;
+		}
+	}
+	if (!b.rc)
+		set_u64(&b, "seed", SCN_DIM_NONE, &cfg->seed, &defaults);
+	if (!b.rc && set_u64(&b, "duration", SCN_DIM_TIME, &cfg->duration, &defaults) &&
+	    cfg->duration == 0)
+		fail(&b, &value_of(&b, "duration", &defaults)->loc, "duration must be positive");
+	if (!b.rc)
+		build_host(&b, &defaults);
+	if (!b.rc)
+		build_vm(&b, &defaults);
+	if (!b.rc)
+		build_workload(&b, &defaults);
+	if (!b.rc)
+		build_arms(&b, &defaults);
+	for (unsigned i = 0; i < doc->nexpect && !b.rc; i++)
+		if (check_expr(&b, doc->expect[i].lhs))
+			check_expr(&b, doc->expect[i].rhs);
+	cfg->nexpect = doc->nexpect;
+	cfg->expect = doc->expect;
+	/* Nothing built points into `defaults` (distributions are copied into the config). */
+	scn_doc_free(&defaults);
+	if (b.rc) {
+		config_free(cfg);
+		return b.rc;
+	}
+	return VT_OK;
+}
+
+static const char *type_unit(enum key_type t)
+{
+	switch (t) {
+	case K_TIME:
+		return "ns us ms s min h";
+	case K_FREQ:
+		return "Hz kHz MHz GHz";
+	case K_PPM:
+		return "ppm ppb";
+	case K_CYCLES:
+		return "cycles";
+	case K_RATE:
+		return "/s /min /h, Hz";
+	case K_PROB:
+		return "0..1 or %";
+	default:
+		return "";
+	}
+}
+
+void config_print_keys(FILE *out, bool md)
+{
+	if (md) {
+		fprintf(out, "| key | type | units | default | meaning |\n");
+		fprintf(out, "|---|---|---|---|---|\n");
+	}
+	for (size_t i = 0; i < VT_ARRAY_SIZE(keys); i++) {
+		const struct key_desc *k = &keys[i];
+		char def[96];
+
+		if (k->type == K_ENUM)
+			snprintf(def, sizeof(def), "%s (of %s)", k->def, k->choices);
+		else
+			snprintf(def, sizeof(def), "%s", k->def ? k->def : "derived");
+		if (md)
+			fprintf(out, "| `%s` | %s | %s | `%s` | %s |\n", k->path, type_names[k->type],
+				type_unit(k->type), def, k->doc);
+		else
+			fprintf(out, "%-28s %-12s %-18s %-22s %s\n", k->path, type_names[k->type],
+				type_unit(k->type), def, k->doc);
+	}
+}

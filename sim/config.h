@@ -1,0 +1,109 @@
+/*
+ * config.h: a scenario resolved into typed values: what the engine builds a world from.
+ *
+ * config.c walks the parsed document (scenario.h) against one table of every known key (its
+ * path, type, unit, default and meaning; `bin/sim keys` prints it and the README's reference is
+ * that table), applies the assignments in order (later wins; --set last), and checks every name
+ * and unit. Everything a run depends on is in here; nothing in the engine reads the document.
+ */
+#ifndef VT_CONFIG_H
+#define VT_CONFIG_H
+
+#include <stdio.h>
+
+#include "guest/reader.h"
+#include "host.h"
+#include "page.h"
+#include "policy.h"
+#include "rng.h"
+#include "scenario.h"
+
+/* A Poisson process of events on each vCPU with a duration distribution (I/O exits, stalls). */
+struct proc_cfg {
+	double rate;            /* events per second per vCPU; 0 disables */
+	const struct dist *duration;
+};
+
+struct pause_cfg {
+	sim_ns at;              /* true time the VM is paused */
+	sim_ns length;          /* how long it stays paused */
+};
+
+enum sched_mode {
+	SCHED_PINNED,  /* vCPUs never change host CPU */
+	SCHED_RATE,    /* migrations at a rate; wakes after a stall may land elsewhere */
+	SCHED_QUANTUM, /* a host scheduler: host CPUs run one vCPU thread at a time, round robin */
+};
+
+enum arrivals { ARRIVALS_POISSON, ARRIVALS_PERIODIC };
+
+struct arm_cfg {
+	const char *name;
+	struct scn_loc loc;
+	const struct policy_ops *policy;
+	const struct page_ops *page;
+	const struct reader_ops *reader;
+	struct opt_set policy_opts, page_opts, reader_opts;
+};
+
+struct config {
+	const char *name;       /* scenario name (default: the file name without .scn) */
+	const char *path;       /* scenario file */
+	uint64_t seed;
+	sim_ns duration;
+
+	struct host_cfg host;   /* host.cpu points into cpus */
+	struct host_cpu_cfg *cpus;
+
+	struct {
+		unsigned nvcpus;
+		uint64_t tsc_hz;        /* told to the guest; default host cpu 0's nominal */
+		unsigned *placement;    /* initial host CPU of each vCPU */
+		struct proc_cfg io, paging;
+		unsigned npauses;
+		struct pause_cfg *pauses;
+	} vm;
+
+	struct {
+		enum sched_mode mode;
+		sim_ns quantum;
+		double migrate_rate;    /* per vCPU per second (rate mode) */
+		const struct dist *migrate_gap;
+		double wake_migrate;    /* probability a wake lands on another CPU (rate mode) */
+	} sched;
+
+	struct {
+		double read_rate;       /* free reads per vCPU per second */
+		enum arrivals arrivals;
+		sim_ns read_cost;       /* simulated time one read takes */
+		double locked_rate;     /* lock-ordered reads per vCPU per second */
+		double hop_read_rate;   /* the hopping task's reads per second (0: no hopper) */
+		double hop_rate;        /* its hops to another vCPU per second */
+	} workload;
+
+	struct {
+		sim_ns sample_interval; /* vCPU-skew and drift sampling */
+		sim_ns jump_threshold;  /* smallest guest-vs-true step counted by lost_time_ns */
+	} metrics;
+
+	unsigned narms;
+	struct arm_cfg *arms;
+	unsigned nexpect;
+	const struct scn_expect *expect; /* owned by the document */
+
+	void *arena;            /* private: everything above is allocated here */
+};
+
+/*
+ * Builds `cfg` from a parsed document; the config points into the document (arm names, expect
+ * clauses), so the document must outlive it. Returns VT_OK, VT_EINPUT (err says where and what: an
+ * unknown key, a wrong unit, an unknown layer or metric) or VT_ENOMEM.
+ */
+int config_build(struct config *cfg, const struct scn_doc *doc, const char *path,
+		 struct scn_error *err);
+void config_free(struct config *cfg);
+
+/* Prints the key reference (every key: type, unit, default, meaning); markdown when md. */
+void config_print_keys(FILE *out, bool md);
+
+#endif /* VT_CONFIG_H */
