@@ -45,7 +45,7 @@ TEST_SRC = $(wildcard tests/check_*.c)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
 SUITES   = $(filter-out main,$(patsubst tests/check_%.c,%,$(TEST_SRC)))
 
-.PHONY: all run check check-unit check-scenarios check-determinism check-fuzz check-long \
+.PHONY: all run check check-unit check-cli check-scenarios check-determinism check-fuzz check-long \
         bench asan fuzz clean
 .DEFAULT_GOAL := all
 
@@ -84,11 +84,15 @@ run: $(BIN)
 	$(BIN) scenarios/heavy-load.scn
 
 # Every test: unit suites, the same under ASan+UBSan, scenarios, determinism, short fuzz.
-check: check-unit asan check-scenarios check-determinism check-fuzz
+check: check-unit check-cli asan check-scenarios check-determinism check-fuzz
 
 # The Check unit suites (CK_RUN_SUITE=name runs one).
 check-unit: $(BUILD)/check_vtsim $(BIN)
 	VTSIM_BIN=$(abspath $(BIN)) $(BUILD)/check_vtsim
+
+# bin/sim's command line: exit codes, messages, --json, --trace.
+check-cli: $(BIN)
+	tests/cli.sh $(BIN)
 
 # Every scenario's expectations (exit 0 from bin/sim).
 check-scenarios: $(BIN)
@@ -109,9 +113,9 @@ check-long: check
 
 # ASan+UBSan build of the tests and bin/sim, then run the unit suites and the scenarios with it.
 asan:
-	$(MAKE) --no-print-directory BUILD=build/asan BIN=build/asan/sim OPT=-O1 \
+	$(MAKE) --no-print-directory BUILD=build/asan BIN=build/asan/bin/sim OPT=-O1 \
 		EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-		LDFLAGS="-fsanitize=address,undefined" check-unit check-scenarios
+		LDFLAGS="-fsanitize=address,undefined" check-unit check-cli check-scenarios
 
 # libFuzzer target for the scenario parser (clang; falls back to a built-in driver).
 fuzz:

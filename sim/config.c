@@ -1224,6 +1224,12 @@ static const char *type_unit(enum key_type t)
 		return "/s /min /h, Hz";
 	case K_PROB:
 		return "0..1 or %";
+	case K_DIST:
+		return "fixed uniform exp lognormal bursts";
+	case K_RATE_CHANGES:
+	case K_RESETS:
+	case K_PAUSES:
+		return "[(t, v), ...]";
 	default:
 		return "";
 	}
@@ -1239,9 +1245,21 @@ void config_print_keys(FILE *out, bool md)
 		const struct key_desc *k = &keys[i];
 		char def[96];
 
-		if (k->type == K_ENUM)
-			snprintf(def, sizeof(def), "%s (of %s)", k->def, k->choices);
-		else
+		if (k->type == K_ENUM) {
+			/* "auto (auto, tsc, hpet)": no '|', which would split a markdown table. */
+			size_t n = (size_t)snprintf(def, sizeof(def), "%s (", k->def);
+
+			for (const char *c = k->choices; *c && n + 3 < sizeof(def); c++) {
+				if (*c == '|') {
+					def[n++] = ',';
+					def[n++] = ' ';
+				} else {
+					def[n++] = *c;
+				}
+			}
+			def[n++] = ')';
+			def[n] = '\0';
+		} else
 			snprintf(def, sizeof(def), "%s", k->def ? k->def : "derived");
 		if (md)
 			fprintf(out, "| `%s` | %s | %s | `%s` | %s |\n", k->path, type_names[k->type],

@@ -1,0 +1,82 @@
+#!/bin/sh
+# bin/sim's command line: exit codes (0 held, 1 failed, 2 bad input, 3 I/O error), messages
+# with file:line:col, --json, --set, --seed, --arm, --trace.
+#   tests/cli.sh BIN
+set -u
+bin=${1:?usage: tests/cli.sh BIN}
+d=tests/data/cli
+out=build/cli.out err=build/cli.err
+pass=0 fail=0
+
+# check NAME EXPECTED_EXIT [grep pattern for stderr|stdout] -- command...
+check() {
+	name=$1 want=$2 pat=$3
+	shift 3
+	"$@" >"$out" 2>"$err"
+	got=$?
+	if [ "$got" -ne "$want" ]; then
+		echo "FAIL $name: exit $got, expected $want"; sed 's/^/     /' "$err" | head -n 5
+		fail=$((fail + 1)); return
+	fi
+	if [ -n "$pat" ] && ! grep -q -- "$pat" "$out" "$err"; then
+		echo "FAIL $name: output lacks '$pat'"; head -n 5 "$out" "$err"
+		fail=$((fail + 1)); return
+	fi
+	echo "ok   $name"
+	pass=$((pass + 1))
+}
+
+check "expectations hold" 0 "2 of 2 expectations held" "$bin" --quiet $d/small.scn
+check "expectation fails" 1 "small.scn:9:1: expectation failed: gtsc-resume.lost_time_ns > 0" \
+	"$bin" --quiet --set sched.migrate_rate=0 $d/small.scn
+check "missing file" 2 "no-such.scn" "$bin" $d/no-such.scn
+check "syntax error" 2 "syntax-error.scn:5:21: unit 'ppm' must follow" "$bin" $d/syntax-error.scn
+check "unknown key in --set" 2 "unknown key 'host.cpu\\[1\\].skw_ppm'" \
+	"$bin" --set host.cpu[1].skw_ppm=3 $d/small.scn
+check "bad --set syntax" 2 "^--set:1:" "$bin" --set host.cpus $d/small.scn
+check "unknown option" 2 "unknown option '--jsn'" "$bin" --jsn $d/small.scn
+check "no scenario" 2 "usage:" "$bin"
+check "unknown --arm" 2 "no such arm" "$bin" --arm nope $d/small.scn
+check "help" 0 "usage:" "$bin" --help
+check "keys" 0 "host.cpu\[\].skew_ppm" "$bin" keys
+check "list" 0 "gtsc-resume" "$bin" list
+check "--arm filters" 0 "1 of 1 expectations held" "$bin" --quiet --arm ideal $d/small.scn
+check "trace to a bad path" 3 "cannot write trace" "$bin" --trace /nonexistent/dir/t $d/small.scn
+if [ -w /dev/full ]; then
+	check "stdout full" 3 "writing the results failed" sh -c "'$bin' --quiet $d/small.scn >/dev/full"
+fi
+
+# --json is one valid object with the documented shape, and --seed changes only what it should.
+"$bin" --quiet --json $d/small.scn >"$out" 2>"$err"
+if python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["scenario"] == "small" and d["seed"] == 1, d
+a = {x["name"]: x for x in d["arms"]}
+assert a["gtsc-resume"]["policy"] == "gtsc-resume" and a["ideal"]["reader"] == "tsc"
+assert a["gtsc-resume"]["metrics"]["lost_time_ns"] > 0
+assert a["ideal"]["expectations"] == [{"text": "ideal.lost_time_ns == 0", "held": True}]
+assert d["failed"] == 0
+' "$out"; then echo "ok   --json shape"; pass=$((pass + 1)); else echo "FAIL --json shape"; fail=$((fail + 1)); fi
+"$bin" --quiet --json --seed 2 $d/small.scn >build/cli.seed2
+if grep -q '"seed": 2' build/cli.seed2 && ! cmp -s "$out" build/cli.seed2; then
+	echo "ok   --seed"; pass=$((pass + 1)); else echo "FAIL --seed"; fail=$((fail + 1)); fi
+
+# --trace writes every event with true time, host CPU, vCPU, host and guest TSC.
+"$bin" --quiet --trace build/cli.trace --set duration=5ms $d/small.scn >/dev/null
+if grep -q '^[0-9]* guest-read cpu=[0-9] vcpu=[0-9] host_tsc=[0-9]* guest_tsc=[0-9]* chain=none ns=' build/cli.trace &&
+   grep -q ' migrate-out ' build/cli.trace; then
+	echo "ok   --trace"; pass=$((pass + 1)); else echo "FAIL --trace"; fail=$((fail + 1)); fi
+
+# The README's key reference is the key table itself.
+sed -n '/<!-- keys:begin -->/,/<!-- keys:end -->/p' README.md | grep '^|' >build/readme.keys
+"$bin" keys --markdown >build/keys.md
+if cmp -s build/readme.keys build/keys.md; then
+	echo "ok   README key reference matches bin/sim keys"; pass=$((pass + 1))
+else
+	echo "FAIL README key reference differs from bin/sim keys --markdown:"
+	diff build/readme.keys build/keys.md | head -n 10; fail=$((fail + 1))
+fi
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
