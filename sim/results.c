@@ -103,6 +103,20 @@ void results_check(struct results *r)
 	}
 }
 
+static const char *cs_name(enum host_clocksource cs)
+{
+	switch (cs) {
+	case CS_TSC:
+		return "tsc";
+	case CS_HPET:
+		return "hpet";
+	case CS_ACPI_PM:
+		return "acpi_pm";
+	default:
+		return "auto";
+	}
+}
+
 /* A value for display: integers without a fraction, others with up to 3 decimals. */
 static void fmt_num(double v, char *buf, size_t len)
 {
@@ -120,6 +134,9 @@ void results_print_table(const struct results *r, FILE *out)
 	fprintf(out, "scenario %s  seed %llu  duration %.3fs  host %u CPUs  vm %u vCPUs\n",
 		cfg->name, (unsigned long long)cfg->seed, (double)cfg->duration / 1e9,
 		cfg->host.ncpus, cfg->vm.nvcpus);
+	fprintf(out, "host kernel: TSC %s, clocksource %s, tsc_khz %u (mult %u, shift %u)\n",
+		r->host.tsc_stable ? "stable" : "unstable", cs_name(r->host.cs), r->host.tsc_khz,
+		r->host.mult, r->host.shift);
 	for (unsigned i = 0; i < r->narms; i++) {
 		int n = (int)strlen(r->arms[i].arm->name) + 2;
 
@@ -216,6 +233,10 @@ void results_print_json(const struct results *r, FILE *out)
 	fprintf(out, ", \"seed\": %llu, \"duration_ns\": %llu, \"version\": ",
 		(unsigned long long)r->cfg->seed, (unsigned long long)r->cfg->duration);
 	json_str(out, VTSIM_VERSION);
+	fprintf(out, ", \"host\": {\"tsc_stable\": %s, \"clocksource\": \"%s\", \"tsc_khz\": %u, "
+		     "\"mult\": %u, \"shift\": %u}",
+		r->host.tsc_stable ? "true" : "false", cs_name(r->host.cs), r->host.tsc_khz,
+		r->host.mult, r->host.shift);
 	fputs(", \"arms\": [", out);
 	for (unsigned i = 0; i < r->narms; i++) {
 		const struct arm_result *a = &r->arms[i];

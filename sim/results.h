@@ -28,8 +28,16 @@ struct expect_result {
 	bool undefined;              /* a division by zero: counted as failed */
 };
 
+/* What the host kernel concluded at boot (the same in every arm's world). */
+struct host_facts {
+	bool tsc_stable;
+	enum host_clocksource cs;
+	uint32_t tsc_khz, mult, shift;
+};
+
 struct results {
 	const struct config *cfg;
+	struct host_facts host;
 	unsigned narms;
 	struct arm_result *arms;
 	unsigned nexpect;
