@@ -9,6 +9,8 @@
 #ifndef VT_PAGE_H
 #define VT_PAGE_H
 
+#include "abi/hyperv.h"
+#include "abi/pvclock.h"
 #include "policy.h"
 
 #define PAGE_OPS_VERSION 1
@@ -33,9 +35,29 @@ struct page_ops {
 	void (*on_pause)(struct page *pg, sim_ns t);
 	void (*on_resume)(struct page *pg, sim_ns t);
 	void (*on_timer)(struct page *pg, uint32_t arg, sim_ns t);
-	/* The guest-visible page for vCPU id (NULL when there is none). */
-	void *(*guest_page)(struct page *pg, unsigned vcpu);
+	void (*on_host_change)(struct page *pg, const struct host_change *c, sim_ns t);
+	/* vCPU vcpu's pvclock entry as the guest registered it (NULL: none published). */
+	struct pvclock_vcpu_time_info *(*pvti)(struct page *pg, unsigned vcpu);
+	/* The Hyper-V reference TSC page (NULL: none). */
+	struct ms_hyperv_tsc_page *(*hv_tsc_page)(struct page *pg);
+	/* CPUID 0x40000001.EAX as the guest sees it (KVM_FEATURE_* bits). */
+	uint32_t (*kvm_features)(struct page *pg);
+	/* An MSR read the provider emulates (a VM exit); false: not handled (reads as 0). */
+	bool (*read_msr)(struct page *pg, unsigned vcpu, uint32_t msr, sim_ns t, uint64_t *val);
 };
+
+/*
+ * Writing guest memory the way a host CPU does: one aligned store of 1, 2, 4 or 8 bytes landing
+ * at true time `at`, issued from vCPU `owner`'s context (KVM writes a vCPU's page in that vCPU's
+ * thread before it enters the guest). Stores land in the order issued. Until a store lands,
+ * other vCPUs' readers see the old bytes; the owner itself sees every store it issued (program
+ * order). This is what lets a reader on another vCPU observe an odd version or a half-written
+ * page. Stores land at the engine's yield points (sim/genv.c) and between events.
+ */
+void vm_store(struct vm *vm, unsigned owner, sim_ns at, void *dst, uint64_t value, unsigned size);
+/* Lands every store `owner` issued that has not landed yet (a new update from the same context
+ * starts after the previous one finished). */
+void vm_store_flush_owner(struct vm *vm, unsigned owner);
 
 struct page {
 	const struct page_ops *ops;

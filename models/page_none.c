@@ -4,16 +4,8 @@
  */
 #include "page.h"
 
-static void *none_guest_page(struct page *pg, unsigned vcpu)
-{
-	(void)pg;
-	(void)vcpu;
-	return NULL;
-}
-
 const struct page_ops page_none = {
 	.version = PAGE_OPS_VERSION,
 	.name = "none",
 	.describe = "no paravirtual clock page: the guest reads the TSC directly",
-	.guest_page = none_guest_page,
 };

@@ -87,9 +87,10 @@ static inline void page_on_resume(struct page *pg, sim_ns t)
 		pg->ops->on_resume(pg, t);
 }
 
-static inline void *page_guest_page(struct page *pg, unsigned vcpu)
+static inline void page_on_host_change(struct page *pg, const struct host_change *c, sim_ns t)
 {
-	return pg->ops->guest_page ? pg->ops->guest_page(pg, vcpu) : NULL;
+	if (pg->ops->on_host_change)
+		pg->ops->on_host_change(pg, c, t);
 }
 
 static inline void reader_reset(struct reader *r)

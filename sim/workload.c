@@ -20,20 +20,27 @@
 #define HOP_MOVES 1
 #define HOP_TARGETS 2
 
-static void do_read(struct world *w, struct vcpu_rt *v, int chain)
+/* One guest read on v now; returns the true time the read ends (its reader's own time). */
+static sim_ns do_read(struct world *w, struct vcpu_rt *v, int chain)
 {
+	struct genv_read *r = &w->read;
 	uint64_t ns = 0;
-	enum read_status st;
+	enum read_status st = genv_read(w, v, r, &ns);
+	/* The read's true time is the instant of its TSC read (or its end, without one). */
+	sim_ns t = r->tsc_read ? r->t_tsc : r->t;
 
-	w->env.vcpu = v->pub.id;
-	w->env.page = page_guest_page(&w->page, v->pub.id);
-	st = w->reader.ops->read(&w->reader, &w->env, &ns);
-	metrics_read(&w->metrics, v->pub.id, chain, w->now, ns, st == READ_FALLBACK);
+	w->load.msr_exits += r->msr_exits;
+	if (VT_UNLIKELY(r->livelock)) {
+		w->load.livelocks++;
+		return r->t;
+	}
+	metrics_read(&w->metrics, v->pub.id, chain, t, ns, st == READ_FALLBACK);
 	if (VT_UNLIKELY(w->trace != NULL))
 		world_trace(w, "guest-read", (int)v->pub.pcpu, (int)v->pub.id,
 			    "chain=%s ns=%llu%s",
 			    chain == CHAIN_LOCK ? "lock" : chain == CHAIN_HOP ? "hop" : "none",
 			    (unsigned long long)ns, st == READ_FALLBACK ? " fallback" : "");
+	return r->t;
 }
 
 static void arm_retry(struct world *w, struct vcpu_rt *v, sim_ns at)
@@ -47,7 +54,7 @@ static void arm_retry(struct world *w, struct vcpu_rt *v, sim_ns at)
 /* Serves one pending read of a running vCPU, and arms a retry for the rest. */
 static void serve(struct world *w, struct vcpu_rt *v)
 {
-	sim_ns t = w->now, cost = w->cfg->workload.read_cost;
+	sim_ns t = w->now, cost = w->cfg->workload.read_cost, end;
 
 	if (v->pending == 0 || v->pub.state != VCPU_RUNNING)
 		return;
@@ -55,23 +62,25 @@ static void serve(struct world *w, struct vcpu_rt *v)
 		arm_retry(w, v, v->busy_until);
 		return;
 	}
+	end = t;
 	if (v->pending & PEND_FREE) {
 		v->pending &= ~PEND_FREE;
-		do_read(w, v, -1);
+		end = do_read(w, v, -1);
 	} else if (v->pending & PEND_LOCKED) {
 		if (t < w->lock_busy_until) {
 			arm_retry(w, v, w->lock_busy_until); /* spin on the lock */
 			return;
 		}
 		v->pending &= ~PEND_LOCKED;
-		do_read(w, v, CHAIN_LOCK);
-		w->lock_busy_until = t + cost;
+		end = do_read(w, v, CHAIN_LOCK);
+		w->lock_busy_until = end > t + cost ? end : t + cost;
 	} else {
 		v->pending &= ~PEND_HOP;
 		if (w->hop_vcpu == v->pub.id)
-			do_read(w, v, CHAIN_HOP);
+			end = do_read(w, v, CHAIN_HOP);
 	}
-	v->busy_until = t + cost;
+	/* Busy for the read's cost, or longer when its calls took longer (an MSR exit, a spin). */
+	v->busy_until = end > t + cost ? end : t + cost;
 	if (v->pending)
 		arm_retry(w, v, v->busy_until);
 }

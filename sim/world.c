@@ -107,13 +107,6 @@ struct vcpu *vm_vcpu(struct vm *vm, unsigned i)
 	return &vm->world->vcpus[i].pub;
 }
 
-uint64_t genv_rdtsc(struct genv *env)
-{
-	struct world *w = env->impl;
-
-	return policy_guest_tsc(&w->policy, &w->vcpus[env->vcpu].pub, w->now);
-}
-
 void world_trace(struct world *w, const char *kind, int pcpu, int vcpu, const char *fmt, ...)
 {
 	va_list ap;
@@ -191,6 +184,7 @@ static void host_change(struct world *w, unsigned cpu, unsigned idx)
 		c.kind = HOST_CHANGE_RESET;
 	}
 	policy_on_host_change(&w->policy, &c, w->now);
+	page_on_host_change(&w->page, &c, w->now);
 }
 
 /* One wander step: the frequency error moves by a uniform step in [-wander, +wander] ppb. */
@@ -273,7 +267,6 @@ int world_init(struct world *w, const struct config *cfg, const struct arm_cfg *
 	rctx.tsc_hz = cfg->vm.tsc_hz;
 	if (arm->reader->init && (rc = arm->reader->init(&w->reader, &rctx, &arm->reader_opts)))
 		return rc;
-	w->env.impl = w;
 	return vcpu_setup(w);
 }
 
@@ -290,6 +283,7 @@ void world_free(struct world *w)
 	free(w->policy.state);
 	metrics_free(&w->metrics);
 	free(w->timers);
+	free(w->stores.s);
 	free(w->runq);
 	free(w->cpu_owner);
 	free(w->vcpus);
@@ -325,6 +319,8 @@ int world_run(struct world *w)
 	while (!w->error && !evq_empty(&w->q) && evq_peek_time(&w->q) < cfg->duration) {
 		evq_pop(&w->q, &e);
 		w->now = e.time;
+		if (VT_UNLIKELY(w->stores.n != 0))
+			genv_land_due(w, w->now);
 		w->events++;
 		if (VT_UNLIKELY((w->events & ((1u << 20) - 1)) == 0) && w->progress)
 			w->progress(w, w->progress_ctx);

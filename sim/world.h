@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "evq.h"
+#include "genv.h"
 #include "metrics.h"
 
 /* Event kinds. */
@@ -91,6 +92,8 @@ struct timer_slot {
 struct load_stats {
 	uint64_t events, migrations, io_exits, stalls, preemptions;
 	uint64_t dropped_arrivals; /* I/O, stall or migration arrivals while the vCPU could not take them */
+	uint64_t livelocks;        /* reads abandoned after GENV_MAX_CALLS environment calls */
+	uint64_t msr_exits;        /* VM exits taken by readers (MSR fallbacks) */
 	sim_ns off_cpu_ns;
 	sim_ns migrated_off_ns;    /* off-CPU time in intervals that ended on another host CPU */
 };
@@ -116,7 +119,8 @@ struct world {
 	struct policy policy;
 	struct page page;
 	struct reader reader;
-	struct genv env;
+	struct genv_read read;   /* the read in progress */
+	struct store_queue stores; /* host page stores in flight */
 
 	/* Workload. */
 	unsigned hop_vcpu;

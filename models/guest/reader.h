@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "env.h"
+#include "envcore.h"
 #include "opts.h"
 
 #define READER_OPS_VERSION 1
@@ -42,8 +42,8 @@ struct reader_ops {
 	void (*fini)(struct reader *r);
 	/* Guest resume (pvclock_resume): forget cross-read state such as a clamp. */
 	void (*reset)(struct reader *r);
-	/* One clock read on the vCPU env describes. The hot path. */
-	enum read_status (*read)(struct reader *r, struct genv *env, uint64_t *ns);
+	/* One clock read by the current vCPU (env.h reaches the machine). The hot path. */
+	enum read_status (*read)(struct reader *r, uint64_t *ns);
 };
 
 struct reader {

@@ -9,6 +9,7 @@
  * above 1 GHz, and no division per read. The guest clock is zero where the guest TSC is zero.
  * Option `freq` models a guest that calibrated another frequency than the one advertised.
  */
+#include "guest/env.h"
 #include "guest/reader.h"
 #include "vt.h"
 
@@ -38,10 +39,10 @@ static int tsc_init(struct reader *r, const struct reader_ctx *ctx, const struct
 	return VT_OK;
 }
 
-static enum read_status tsc_read(struct reader *r, struct genv *env, uint64_t *ns)
+static enum read_status tsc_read(struct reader *r, uint64_t *ns)
 {
 	const struct tsc_reader *s = r->state;
-	uint64_t tsc = genv_rdtsc(env);
+	uint64_t tsc = rdtsc_ordered();
 
 	*ns = tsc * s->scale_int + (uint64_t)(((u128)tsc * s->scale_frac) >> 64);
 	return READ_OK;
