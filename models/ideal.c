@@ -40,7 +40,7 @@ const struct policy_ops policy_ideal = {
 	.name = "ideal",
 	.describe = "perfect guest TSC at the advertised frequency from guest boot (the null arm)",
 	.state_size = sizeof(struct ideal),
-	.promises = POLICY_MONOTONIC_VCPU,
+	.promises = POLICY_MONOTONIC_VCPU | POLICY_ONE_GENERATION,
 	.init = ideal_init,
 	.guest_tsc = ideal_guest_tsc,
 };

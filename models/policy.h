@@ -60,6 +60,8 @@ struct host_change {
 
 /* What a policy promises (the conformance suite holds it to these). */
 #define POLICY_MONOTONIC_VCPU 1u /* each vCPU's guest TSC never goes backwards */
+#define POLICY_ONE_GENERATION 2u /* every vCPU's TSC has the same offset from the host's (KVM's
+				    "all vCPUs matched", a condition of master-clock mode) */
 
 struct policy;
 

@@ -142,6 +142,10 @@ void config_free(struct config *cfg)
 {
 	struct block *b = cfg->arena;
 
+	for (unsigned i = 0; i < cfg->narms; i++)
+		if (cfg->arms && cfg->arms[i].cfg)
+			config_free((struct config *)cfg->arms[i].cfg);
+
 	while (b) {
 		struct block *n = b->next;
 
@@ -1027,6 +1031,17 @@ static bool set_layer_opts(struct build *b, const char *arm, const char *layer,
 	return true;
 }
 
+/* May an arm override this key for itself (`arm x { host.cpu.offset = 0 }`)? */
+static bool arm_override_ok(const char *rest)
+{
+	static const char *const roots[] = { "host.", "vm.", "sched.", "workload." };
+
+	for (size_t i = 0; i < VT_ARRAY_SIZE(roots); i++)
+		if (strncmp(rest, roots[i], strlen(roots[i])) == 0)
+			return key_find(rest) != NULL;
+	return false;
+}
+
 static bool build_arms(struct build *b, struct scn_doc *defaults)
 {
 	struct config *cfg = b->cfg;
@@ -1052,9 +1067,10 @@ static bool build_arms(struct build *b, struct scn_doc *defaults)
 			rest++;
 			if (strcmp(rest, "policy") && strcmp(rest, "page") && strcmp(rest, "reader") &&
 			    strncmp(rest, "policy.", 7) && strncmp(rest, "page.", 5) &&
-			    strncmp(rest, "reader.", 7)) {
-				fail(b, &a->loc, "unknown arm key '%s' (expected policy, page, reader "
-						 "or an option of one of them)", rest);
+			    strncmp(rest, "reader.", 7) && !arm_override_ok(rest)) {
+				fail(b, &a->loc, "unknown arm key '%s' (expected policy, page, reader, an "
+						 "option of one of them, or a host., vm., sched. or "
+						 "workload. key)", rest);
 				return false;
 			}
 			found = true;
@@ -1148,8 +1164,74 @@ static bool check_expr(struct build *b, const struct scn_expr *e)
 	return check_expr(b, e->a) && check_expr(b, e->b);
 }
 
+static int build_config(struct config *cfg, const struct scn_doc *doc, const char *path,
+			struct scn_error *err, bool with_arms);
+
+/*
+ * Arms that override host, vm, sched or workload keys get a config of their own: the document's
+ * assignments followed by the arm's overrides re-rooted (arm.x.host.cpus -> host.cpus), so the
+ * override wins. Everything else (seed, duration, streams) is shared, so the arms still see the
+ * same request times.
+ */
+static bool build_arm_configs(struct build *b)
+{
+	const struct scn_doc *doc = b->doc;
+
+	for (unsigned i = 0; i < b->cfg->narms; i++) {
+		struct arm_cfg *arm = &b->cfg->arms[i];
+		size_t plen = strlen(arm->name) + 5;
+		struct scn_doc view = *doc;
+		struct scn_assign *as;
+		struct config *child;
+		unsigned n = 0, over = 0;
+
+		for (unsigned j = 0; j < doc->nassign; j++) {
+			const char *p = doc->assign[j].path;
+
+			if (strncmp(p, "arm.", 4) == 0 && strncmp(p + 4, arm->name, plen - 5) == 0 &&
+			    p[plen - 1] == '.' && arm_override_ok(p + plen))
+				over++;
+		}
+		if (over == 0)
+			continue;
+		as = cfg_alloc(b->cfg, (doc->nassign + over) * sizeof(*as));
+		child = cfg_alloc(b->cfg, sizeof(*child));
+		if (!as || !child) {
+			nomem(b);
+			return false;
+		}
+		for (unsigned j = 0; j < doc->nassign; j++)
+			if (strncmp(doc->assign[j].path, "arm.", 4) != 0)
+				as[n++] = doc->assign[j];
+		for (unsigned j = 0; j < doc->nassign; j++) {
+			const char *p = doc->assign[j].path;
+
+			if (strncmp(p, "arm.", 4) == 0 && strncmp(p + 4, arm->name, plen - 5) == 0 &&
+			    p[plen - 1] == '.' && arm_override_ok(p + plen)) {
+				as[n] = doc->assign[j];
+				as[n++].path = p + plen;
+			}
+		}
+		view.assign = as;
+		view.nassign = n;
+		view.nexpect = 0;
+		if (build_config(child, &view, b->cfg->path, b->err, false) != VT_OK) {
+			b->rc = VT_EINPUT;
+			return false;
+		}
+		arm->cfg = child; /* config_free releases it with the parent */
+	}
+	return true;
+}
+
 int config_build(struct config *cfg, const struct scn_doc *doc, const char *path,
 		 struct scn_error *err)
+{
+	return build_config(cfg, doc, path, err, true);
+}
+
+static int build_config(struct config *cfg, const struct scn_doc *doc, const char *path,
+			struct scn_error *err, bool with_arms)
 {
 	struct build b = { cfg, doc, err, 0 };
 	struct scn_doc defaults;
@@ -1193,8 +1275,8 @@ int config_build(struct config *cfg, const struct scn_doc *doc, const char *path
 		build_vm(&b, &defaults);
 	if (!b.rc)
 		build_workload(&b, &defaults);
-	if (!b.rc)
-		build_arms(&b, &defaults);
+	if (!b.rc && with_arms && build_arms(&b, &defaults))
+		build_arm_configs(&b);
 	for (unsigned i = 0; i < doc->nexpect && !b.rc; i++)
 		if (check_expr(&b, doc->expect[i].lhs))
 			check_expr(&b, doc->expect[i].rhs);

@@ -44,6 +44,8 @@ struct arm_cfg {
 	const struct page_ops *page;
 	const struct reader_ops *reader;
 	struct opt_set policy_opts, page_opts, reader_opts;
+	/* The arm's own config when it overrides host/vm/sched/workload keys, else NULL. */
+	const struct config *cfg;
 };
 
 struct config {

@@ -280,11 +280,11 @@ static int cmd_run(const struct options *o)
 			goto out;
 		}
 		ar->arm = arm;
-		res.host.tsc_stable = w.host.tsc_stable;
-		res.host.cs = w.host.raw.cs;
-		res.host.tsc_khz = w.host.raw.tsc_khz;
-		res.host.mult = w.host.raw.mult;
-		res.host.shift = w.host.raw.shift;
+		ar->host.tsc_stable = w.host.tsc_stable;
+		ar->host.cs = w.host.raw.cs;
+		ar->host.tsc_khz = w.host.raw.tsc_khz;
+		ar->host.mult = w.host.raw.mult;
+		ar->host.shift = w.host.raw.shift;
 		metrics_finish(&w.metrics, ar->m);
 		ar->load = w.load;
 		ar->nvcpus = cfg.vm.nvcpus;

@@ -134,9 +134,6 @@ void results_print_table(const struct results *r, FILE *out)
 	fprintf(out, "scenario %s  seed %llu  duration %.3fs  host %u CPUs  vm %u vCPUs\n",
 		cfg->name, (unsigned long long)cfg->seed, (double)cfg->duration / 1e9,
 		cfg->host.ncpus, cfg->vm.nvcpus);
-	fprintf(out, "host kernel: TSC %s, clocksource %s, tsc_khz %u (mult %u, shift %u)\n",
-		r->host.tsc_stable ? "stable" : "unstable", cs_name(r->host.cs), r->host.tsc_khz,
-		r->host.mult, r->host.shift);
 	for (unsigned i = 0; i < r->narms; i++) {
 		int n = (int)strlen(r->arms[i].arm->name) + 2;
 
@@ -155,6 +152,18 @@ void results_print_table(const struct results *r, FILE *out)
 	fprintf(out, "\n%-24s", "  reader");
 	for (unsigned i = 0; i < r->narms; i++)
 		fprintf(out, "%*s", w, r->arms[i].arm->reader->name);
+	/* What each arm's host kernel concluded at boot (arms may override host keys). */
+	fprintf(out, "\n%-24s", "  host TSC / clocksource");
+	for (unsigned i = 0; i < r->narms; i++) {
+		char buf[48];
+
+		snprintf(buf, sizeof(buf), "%s/%s", r->arms[i].host.tsc_stable ? "stable" : "unstable",
+			 cs_name(r->arms[i].host.cs));
+		fprintf(out, "%*s", w, buf);
+	}
+	fprintf(out, "\n%-24s", "  host tsc_khz");
+	for (unsigned i = 0; i < r->narms; i++)
+		fprintf(out, "%*u", w, r->arms[i].host.tsc_khz);
 	fputc('\n', out);
 	for (int m = 0; m < M_COUNT; m++) {
 		fprintf(out, "%-24s", metric_info[m].name);
@@ -166,11 +175,20 @@ void results_print_table(const struct results *r, FILE *out)
 		}
 		fputc('\n', out);
 	}
-	if (r->narms > 0) {
-		const struct load_stats *l = &r->arms[0].load;
+	for (unsigned i = 0; i < r->narms; i++) {
+		const struct load_stats *l = &r->arms[i].load;
+		bool same = true;
 
-		fprintf(out, "\nload (the same for every arm): %llu migrations, %llu I/O exits, "
-			     "%llu stalls, %llu preemptions, %.3fs off-CPU in total\n",
+		for (unsigned j = 0; j < r->narms; j++)
+			same &= memcmp(&r->arms[j].load, l, sizeof(*l)) == 0;
+		if (same && i > 0)
+			break;
+		if (same)
+			fprintf(out, "\nload (the same for every arm): ");
+		else
+			fprintf(out, "%sload of %s: ", i ? "" : "\n", r->arms[i].arm->name);
+		fprintf(out, "%llu migrations, %llu I/O exits, %llu stalls, %llu preemptions, "
+			     "%.3fs off-CPU in total\n",
 			(unsigned long long)l->migrations, (unsigned long long)l->io_exits,
 			(unsigned long long)l->stalls, (unsigned long long)l->preemptions,
 			(double)l->off_cpu_ns / 1e9);
@@ -233,10 +251,6 @@ void results_print_json(const struct results *r, FILE *out)
 	fprintf(out, ", \"seed\": %llu, \"duration_ns\": %llu, \"version\": ",
 		(unsigned long long)r->cfg->seed, (unsigned long long)r->cfg->duration);
 	json_str(out, VTSIM_VERSION);
-	fprintf(out, ", \"host\": {\"tsc_stable\": %s, \"clocksource\": \"%s\", \"tsc_khz\": %u, "
-		     "\"mult\": %u, \"shift\": %u}",
-		r->host.tsc_stable ? "true" : "false", cs_name(r->host.cs), r->host.tsc_khz,
-		r->host.mult, r->host.shift);
 	fputs(", \"arms\": [", out);
 	for (unsigned i = 0; i < r->narms; i++) {
 		const struct arm_result *a = &r->arms[i];
@@ -249,6 +263,10 @@ void results_print_json(const struct results *r, FILE *out)
 		json_str(out, a->arm->page->name);
 		fputs(", \"reader\": ", out);
 		json_str(out, a->arm->reader->name);
+		fprintf(out, ", \"host\": {\"tsc_stable\": %s, \"clocksource\": \"%s\", \"tsc_khz\": %u, "
+			     "\"mult\": %u, \"shift\": %u}",
+			a->host.tsc_stable ? "true" : "false", cs_name(a->host.cs), a->host.tsc_khz,
+			a->host.mult, a->host.shift);
 		fputs(", \"metrics\": {", out);
 		for (int m = 0; m < M_COUNT; m++) {
 			fprintf(out, "%s\"%s\": ", m ? ", " : "", metric_info[m].name);

@@ -11,8 +11,16 @@
 #include "metrics.h"
 #include "world.h"
 
+/* What the host kernel concluded at boot. */
+struct host_facts {
+	bool tsc_stable;
+	enum host_clocksource cs;
+	uint32_t tsc_khz, mult, shift;
+};
+
 struct arm_result {
 	const struct arm_cfg *arm;
+	struct host_facts host;      /* per arm: an arm may override host keys */
 	int64_t m[M_COUNT];          /* stored metric values (metric_info.scale) */
 	struct load_stats load;
 	unsigned nvcpus;
@@ -28,16 +36,8 @@ struct expect_result {
 	bool undefined;              /* a division by zero: counted as failed */
 };
 
-/* What the host kernel concluded at boot (the same in every arm's world). */
-struct host_facts {
-	bool tsc_stable;
-	enum host_clocksource cs;
-	uint32_t tsc_khz, mult, shift;
-};
-
 struct results {
 	const struct config *cfg;
-	struct host_facts host;
 	unsigned narms;
 	struct arm_result *arms;
 	unsigned nexpect;

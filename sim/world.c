@@ -202,8 +202,10 @@ static void *zalloc(size_t n)
 	return calloc(1, n ? n : 1);
 }
 
-int world_init(struct world *w, const struct config *cfg, const struct arm_cfg *arm, FILE *trace)
+int world_init(struct world *w, const struct config *base, const struct arm_cfg *arm, FILE *trace)
 {
+	/* An arm that overrides host, vm, sched or workload keys runs on its own config. */
+	const struct config *cfg = arm->cfg ? arm->cfg : base;
 	const unsigned nv = cfg->vm.nvcpus, nc = cfg->host.ncpus;
 	struct reader_ctx rctx;
 	int rc;

@@ -213,6 +213,31 @@ START_TEST(test_err_range)
 }
 END_TEST
 
+START_TEST(test_arm_overrides)
+{
+	/* An arm may run on its own host: the override wins for that arm only. */
+	struct tu_run r;
+
+	ck_assert_int_eq(tu_build(&r, "host { cpus = 2; cpu.offset = [0, 86000] }\n"
+				      "arm skewed { policy = tsc-offset }\n"
+				      "arm synced { policy = tsc-offset; host.cpu.offset = 0 }\n"),
+			 VT_OK);
+	ck_assert_ptr_null(r.cfg.arms[0].cfg);
+	ck_assert_ptr_nonnull(r.cfg.arms[1].cfg);
+	ck_assert_uint_eq(r.cfg.cpus[1].offset, 86000);
+	ck_assert_uint_eq(r.cfg.arms[1].cfg->cpus[1].offset, 0);
+	ck_assert_uint_eq(r.cfg.arms[1].cfg->host.ncpus, 2);
+	tu_free(&r);
+	expect_error("arm ideal { duration = 5s }\n",
+		     "t.scn:1:13: unknown arm key 'duration' (expected policy, page, reader, an option "
+		     "of one of them, or a host., vm., sched. or workload. key)");
+	expect_error("arm ideal { host.cpu.skew = 5 }\n",
+		     "t.scn:1:13: unknown arm key 'host.cpu.skew' (expected policy, page, reader, an "
+		     "option of one of them, or a host., vm., sched. or workload. key)");
+	expect_error("arm ideal { host.cpus = 0 }\n", "t.scn:1:25: host.cpus must be 1..4096");
+}
+END_TEST
+
 START_TEST(test_keys_reference)
 {
 	char *buf = NULL;
@@ -236,6 +261,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_per_cpu_and_overrides);
 	tcase_add_test(tc, test_keys_reference);
+	tcase_add_test(tc, test_arm_overrides);
 	tcase_add_test(te, test_err_unknown_key);
 	tcase_add_test(te, test_err_wrong_unit);
 	tcase_add_test(te, test_err_not_whole);

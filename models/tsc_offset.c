@@ -1,0 +1,58 @@
+/*
+ * tsc_offset.c: the `tsc-offset` TSC policy: one constant offset for the whole VM.
+ *
+ * What KVM does on a host whose TSC it trusts (arch/x86/kvm/x86.c, Linux 6.12): at vCPU
+ * creation kvm_synchronize_tsc() writes 0 and matches every later vCPU's write to the first, so
+ * all vCPUs share one offset and one generation, and the guest TSC is the host TSC of whatever CPU
+ * the vCPU runs on plus that offset, never rewritten on migration (RDTSC not trapped, no scaling
+ * here). DragonFly's NVMM port does the same. On a host whose TSCs are synchronized this is
+ * perfect; on a skewed host the guest sees the skew between host CPUs whenever a vCPU migrates
+ * (a jump back or forward by the offset difference) and vCPUs disagree by it.
+ *
+ * The offset makes the guest TSC read 0 at guest boot on the CPU that created the VM (vCPU 0's
+ * initial host CPU): offset = -host_tsc(cpu, 0) mod 2^64.
+ */
+#include "policy.h"
+
+struct tsc_offset {
+	uint64_t offset; /* guest - host, modulo 2^64 */
+};
+
+static int tsco_init(struct policy *p, const struct opt_set *opts)
+{
+	struct tsc_offset *s = p->state;
+	unsigned cpu = vm_vcpu(p->vm, 0)->pcpu;
+
+	(void)opts;
+	s->offset = 0 - host_tsc(p->vm->host, cpu, 0);
+	return VT_OK;
+}
+
+static uint64_t tsco_guest_tsc(struct policy *p, const struct vcpu *v, sim_ns t)
+{
+	const struct tsc_offset *s = p->state;
+
+	return host_tsc(p->vm->host, v->pcpu, t) + s->offset;
+}
+
+/* KVM: a host-initiated write sets the offset VM-wide when it matches (REFERENCE 1); a guest
+ * write moves this vCPU only, but the spine's scenarios issue none. */
+static void tsco_on_tsc_write(struct policy *p, struct vcpu *v, uint64_t value, enum tsc_writer who,
+			      sim_ns t)
+{
+	struct tsc_offset *s = p->state;
+
+	(void)who;
+	s->offset = value - host_tsc(p->vm->host, v->pcpu, t);
+}
+
+const struct policy_ops policy_tsc_offset = {
+	.version = POLICY_OPS_VERSION,
+	.name = "tsc-offset",
+	.describe = "KVM on a trusted TSC: one VM-wide offset, never rewritten (host skew shows)",
+	.state_size = sizeof(struct tsc_offset),
+	.promises = POLICY_ONE_GENERATION,
+	.init = tsco_init,
+	.guest_tsc = tsco_guest_tsc,
+	.on_tsc_write = tsco_on_tsc_write,
+};
