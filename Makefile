@@ -36,7 +36,7 @@ CHECK_CFLAGS := $(shell pkg-config --cflags check)
 CHECK_LIBS   := $(shell pkg-config --libs check)
 SQLITE_CFLAGS := $(shell pkg-config --cflags sqlite3)
 SQLITE_LIBS  := $(shell pkg-config --libs sqlite3)
-LIBS    = $(SQLITE_LIBS) -lm
+LIBS    = $(SQLITE_LIBS) -lm -ldl
 
 LIB_SRC  = $(filter-out sim/main.c,$(wildcard sim/*.c)) $(wildcard models/*.c) \
            $(wildcard models/guest/*.c)
@@ -62,7 +62,7 @@ $(BUILD)/libvtsim.a: $(LIB_OBJ)
 
 $(BIN): $(BUILD)/sim/main.o $(BUILD)/libvtsim.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -rdynamic -o $@ $^ $(LIBS)
 
 # The test runner's suite list, generated from the tests/check_<module>.c files present.
 $(BUILD)/tests/suites.h: $(TEST_SRC) Makefile
@@ -77,7 +77,7 @@ $(BUILD)/tests/%.o: tests/%.c
 		-c $< -o $@
 
 $(BUILD)/check_vtsim: $(TEST_OBJ) $(BUILD)/libvtsim.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -rdynamic -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 # Build, then simulate the main scenario.
 run: $(BIN)
@@ -93,6 +93,7 @@ check-unit: $(BUILD)/check_vtsim $(BIN)
 # bin/sim's command line: exit codes, messages, --json, --trace.
 check-cli: $(BIN)
 	tests/cli.sh $(BIN)
+	tests/calc.sh $(BIN)
 
 # Every scenario's expectations (exit 0 from bin/sim).
 check-scenarios: $(BIN)

@@ -8,17 +8,23 @@
 
 extern const struct policy_ops policy_ideal;
 extern const struct policy_ops policy_gtsc_resume;
+extern const struct policy_ops policy_tsc_offset;
 extern const struct page_ops page_none;
+extern const struct page_ops page_kvmclock;
+extern const struct page_ops page_hv_tsc_page;
 extern const struct reader_ops reader_tsc;
 
 const struct policy_ops *const vt_policies[] = {
 	&policy_ideal,
 	&policy_gtsc_resume,
+	&policy_tsc_offset,
 	NULL,
 };
 
 const struct page_ops *const vt_pages[] = {
 	&page_none,
+	&page_kvmclock,
+	&page_hv_tsc_page,
 	NULL,
 };
 

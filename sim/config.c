@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "metrics.h"
+#include "plugin.h"
 #include "registry.h"
 
 enum key_type {
@@ -1127,7 +1128,25 @@ static bool build_arms(struct build *b, struct scn_doc *defaults)
 			fail(b, &v->loc, "expected a guest reader name for '%s'", path);
 			return false;
 		}
-		if (!(arm->reader = registry_reader(v ? v->str : "tsc"))) {
+		arm->reader_name = v ? v->str : "tsc";
+		if (v && plugin_is_path(v->str)) {
+			struct plugin_info *pi = cfg_alloc(cfg, sizeof(*pi));
+			char msg[4096];
+			int rc;
+
+			if (!pi) {
+				nomem(b);
+				return false;
+			}
+			rc = plugin_prepare(v->str, cfg->path, pi, msg, sizeof(msg));
+			if (rc != VT_OK) {
+				fail(b, &v->loc, "%s", msg);
+				b->rc = rc;
+				return false;
+			}
+			arm->reader = &reader_plugin;
+			arm->plugin = pi;
+		} else if (!(arm->reader = registry_reader(v ? v->str : "tsc"))) {
 			fail(b, &v->loc, "unknown guest reader '%s' (bin/sim list shows them)", v->str);
 			return false;
 		}

@@ -46,6 +46,9 @@ struct arm_cfg {
 	struct opt_set policy_opts, page_opts, reader_opts;
 	/* The arm's own config when it overrides host/vm/sched/workload keys, else NULL. */
 	const struct config *cfg;
+	/* A reader plugin (reader = "file.c"): its object and hash; NULL otherwise. */
+	const struct plugin_info *plugin;
+	const char *reader_name;   /* as written: a built-in's name or the plugin's path */
 };
 
 struct config {

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "calc.h"
 #include "config.h"
 #include "registry.h"
 #include "results.h"
@@ -38,6 +39,7 @@ static void usage(FILE *out)
 	fputs("usage: bin/sim [run] SCENARIO [options]   simulate a scenario, check its expectations\n"
 	      "       bin/sim keys [--markdown]          list every scenario key\n"
 	      "       bin/sim list                       list policies, pages, readers, metrics\n"
+	      "       bin/sim calc FREQ... [--guest FREQ] [--json]   pvclock/Hyper-V/VMX/SVM scales\n"
 	      "options:\n"
 	      "  --seed N           override the scenario's seed\n"
 	      "  --set PATH=VALUE   override one key (repeatable), e.g. --set host.cpu[2].skew_ppm=40ppm\n"
@@ -261,7 +263,7 @@ static int cmd_run(const struct options *o)
 			continue;
 		if (trace)
 			fprintf(trace, "# arm %s: policy %s, page %s, reader %s\n", arm->name,
-				arm->policy->name, arm->page->name, arm->reader->name);
+				arm->policy->name, arm->page->name, arm->reader_name);
 		rc = world_init(&w, &cfg, arm, trace);
 		if (rc == VT_OK) {
 			if (!o->quiet && !o->json && isatty(STDERR_FILENO)) {
@@ -353,6 +355,8 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 2 && strcmp(argv[1], "list") == 0)
 		return cmd_list();
+	if (argc >= 2 && strcmp(argv[1], "calc") == 0)
+		return calc_main(argc - 1, argv + 1, stdout, stderr);
 	if (argc >= 2 && strcmp(argv[1], "run") == 0) {
 		argv[1] = argv[0];
 		argv++;

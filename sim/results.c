@@ -151,7 +151,7 @@ void results_print_table(const struct results *r, FILE *out)
 		fprintf(out, "%*s", w, r->arms[i].arm->page->name);
 	fprintf(out, "\n%-24s", "  reader");
 	for (unsigned i = 0; i < r->narms; i++)
-		fprintf(out, "%*s", w, r->arms[i].arm->reader->name);
+		fprintf(out, "%*s", w, r->arms[i].arm->reader_name);
 	/* What each arm's host kernel concluded at boot (arms may override host keys). */
 	fprintf(out, "\n%-24s", "  host TSC / clocksource");
 	for (unsigned i = 0; i < r->narms; i++) {
@@ -262,7 +262,7 @@ void results_print_json(const struct results *r, FILE *out)
 		fputs(", \"page\": ", out);
 		json_str(out, a->arm->page->name);
 		fputs(", \"reader\": ", out);
-		json_str(out, a->arm->reader->name);
+		json_str(out, a->arm->reader_name);
 		fprintf(out, ", \"host\": {\"tsc_stable\": %s, \"clocksource\": \"%s\", \"tsc_khz\": %u, "
 			     "\"mult\": %u, \"shift\": %u}",
 			a->host.tsc_stable ? "true" : "false", cs_name(a->host.cs), a->host.tsc_khz,

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "layers.h"
+#include "plugin.h"
 #include "world.h"
 
 static const char *const ev_names[EV_KIND_COUNT] = {
@@ -267,6 +268,7 @@ int world_init(struct world *w, const struct config *base, const struct arm_cfg 
 		return rc;
 	rctx.nvcpus = nv;
 	rctx.tsc_hz = cfg->vm.tsc_hz;
+	rctx.plugin_so = arm->plugin ? arm->plugin->so_path : NULL;
 	if (arm->reader->init && (rc = arm->reader->init(&w->reader, &rctx, &arm->reader_opts)))
 		return rc;
 	return vcpu_setup(w);

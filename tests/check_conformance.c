@@ -27,12 +27,14 @@ static unsigned count_readers(void)
 	return n;
 }
 
-/* A hostile host: skewed, unsynchronized CPUs whose TSCs wrap through 2^64 during the run,
- * wander, a rate change; migrations, stalls waking elsewhere, I/O exits, a pause. */
+/* A hostile host: skewed, unsynchronized CPUs (86,000 and 300 cycles apart) whose TSCs all wrap
+ * through 2^64 within the first 7 ms, wander, a rate change; migrations, stalls waking
+ * elsewhere, I/O exits, a pause. */
 static const char hostile[] =
 	"duration = 1500ms\nseed = 5\n"
 	"host { cpus = 3\n cpu.freq = [2GHz, 2.5GHz, 3GHz]\n cpu.skew_ppm = [40ppm, -70ppm, 0]\n"
-	"  cpu.offset = [0xffffffffff000000, 0xfffffffff0000000, 86000]\n cpu.wander_ppm = 1ppm\n"
+	"  cpu.offset = [0xffffffffff000000, 0xffffffffff014ff0, 0xffffffffff00012c]\n"
+	"  cpu.wander_ppm = 1ppm\n"
 	"  cpu[1].rate_changes = [(700ms, 1.8GHz)] }\n"
 	"vm { vcpus = 4\n tsc_freq = 2.5GHz\n io.rate = 200/s\n paging.rate = 20/s\n"
 	"  paging.duration = uniform(10us, 3ms)\n pauses = [(1s, 20ms)] }\n"

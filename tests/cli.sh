@@ -46,6 +46,21 @@ if [ -w /dev/full ]; then
 	check "stdout full" 3 "writing the results failed" sh -c "'$bin' --quiet $d/small.scn >/dev/full"
 fi
 
+# Reader plugins: built against env.h, cached, a private copy per arm; clear errors (exit 2).
+export VTSIM_CACHE="$PWD/build/plugin-cache"
+rm -rf "$VTSIM_CACHE"
+p=tests/data/plugin
+check "plugin builds and runs, statics per arm" 0 "4 of 4 expectations held" "$bin" --quiet $p/two-arms.scn
+if ls "$VTSIM_CACHE"/reader-*.so >/dev/null 2>&1; then
+	echo "ok   plugin cached by hash"; pass=$((pass + 1)); else echo "FAIL plugin not cached"; fail=$((fail + 1)); fi
+check "plugin from the cache" 0 "4 of 4 expectations held" "$bin" --quiet $p/two-arms.scn
+check "plugin does not compile" 2 "load-bad.scn:5:38: reader plugin 'bad.c' failed to compile" \
+	"$bin" --quiet $p/load-bad.scn
+check "plugin compiler message shown" 2 "expected expression" "$bin" --quiet $p/load-bad.scn
+check "plugin lacks the entry point" 2 "does not export the entry point" "$bin" --quiet $p/load-noentry.scn
+check "plugin crashes at load" 2 "crashed while loading (signal 6" "$bin" --quiet $p/load-crash.scn
+check "plugin file missing" 2 "cannot read" "$bin" --quiet --set 'arm.first.reader="nope.c"' $p/two-arms.scn
+
 # --json is one valid object with the documented shape, and --seed changes only what it should.
 "$bin" --quiet --json $d/small.scn >"$out" 2>"$err"
 if python3 -c '

@@ -27,6 +27,7 @@ enum read_status {
 struct reader_ctx {
 	unsigned nvcpus;
 	uint64_t tsc_hz; /* the TSC frequency the guest was told */
+	const char *plugin_so; /* the `plugin` adapter only: the shared object to load */
 };
 
 struct reader;

@@ -1,0 +1,448 @@
+/*
+ * kvmclock.c: the `kvmclock` and `hv-tsc-page` clock-page providers: KVM's pvclock writer, and
+ * its Hyper-V reference TSC page, as KVM does them (arch/x86/kvm/x86.c kvm_guest_time_update,
+ * kvm_setup_guest_pvclock, pvclock_update_vm_gtod_copy, kvm_gen_kvmclock_update; hyperv.c
+ * kvm_hv_setup_tsc_page, compute_tsc_page_parameters; Linux 6.12; REFERENCE 2.1-2.3, 2.1a, 3).
+ *
+ * Each vCPU has a pvclock_vcpu_time_info entry in guest memory, at the stride the guest
+ * registered (Linux 64 bytes, FreeBSD 32). KVM rewrites a vCPU's entry from that vCPU's own
+ * context just before it enters the guest, when an update was requested:
+ *   tsc_timestamp = the vCPU's guest TSC at the reference instant,
+ *   system_time   = the host's boot-based CLOCK_MONOTONIC_RAW at that instant + kvmclock_offset,
+ *   mul, shift    = kvm_get_time_scale(1e9, guest TSC Hz), recomputed only when it changes,
+ *   flags         = PVCLOCK_TSC_STABLE_BIT exactly in master-clock mode, plus GUEST_STOPPED
+ *                   when the VMM asked for it after a pause.
+ * Per-vCPU mode: the reference instant is the update itself, each vCPU sampling its own host TSC
+ * and raw clock (so two vCPUs' entries disagree slightly). Master-clock mode: one shared
+ * (master_cycle_now, master_kernel_ns) snapshot for all vCPUs, used only when the host
+ * clocksource is TSC-based, every vCPU's TSC is in one generation, no backwards host TSC was ever
+ * seen and vCPU 0 does not use the old MSR (option `masterclock = auto`); `on` forces it where
+ * KVM would refuse, to show why it refuses.
+ *
+ * The entry is written as a sequence of stores (vm_store): version odd, each field, version
+ * even, spread over `write_ns`; another vCPU reading meanwhile sees the odd version or a
+ * half-written entry. Update requests: guest registration; a vCPU loaded on another host CPU
+ * (per-vCPU mode only), which also schedules a global update reaching every vCPU 100 ms later
+ * (KVMCLOCK_UPDATE_DELAY); a periodic sync every 300 s (KVMCLOCK_SYNC_PERIOD); VM resume.
+ *
+ * hv-tsc-page adds the partition's reference TSC page, written from vCPU 0's update: sequence 0
+ * while writing, scale = 2^(32+shift) * mul / 100, offset = system_time/100 - tsc_timestamp *
+ * scale / 2^64, then sequence + 1 skipping 0 and 0xFFFFFFFF; left at 0 (invalid: the guest reads
+ * the reference-count MSR) outside master-clock mode or when the scale would overflow.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "page.h"
+#include "timescale.h"
+
+#define KVMCLOCK_UPDATE_DELAY_NS (100 * NS_PER_MS)
+#define KVMCLOCK_SYNC_PERIOD_NS (300 * NS_PER_SEC)
+
+enum { TIMER_GLOBAL_UPDATE = 1, TIMER_PERIODIC_SYNC = 2 };
+enum { MC_AUTO, MC_ON, MC_OFF };
+
+struct kvc_vcpu {
+	bool requested;         /* KVM_REQ_CLOCK_UPDATE pending */
+	bool stopped_pending;   /* set GUEST_STOPPED in the next update */
+	int last_pcpu;          /* -1 before the first load */
+	uint32_t version;       /* KVM's cached hv_clock.version */
+};
+
+struct kvmclock {
+	bool hv;                         /* hv-tsc-page: also the reference TSC page */
+	unsigned stride;                 /* bytes between vCPU entries */
+	unsigned char *mem;              /* the guest's registered array */
+	struct kvc_vcpu *v;
+	struct ms_hyperv_tsc_page *tsc_page;
+	struct pvclock_wall_clock wall;
+	uint32_t tsc_seq;
+
+	int8_t shift;
+	uint32_t mul;
+	uint64_t tsc_hz;                 /* the frequency mul/shift convert from */
+	int64_t kvmclock_offset;         /* ns added to the host's raw clock */
+
+	int mode;                        /* MC_* option */
+	bool use_master;                 /* ka->use_master_clock */
+	bool backwards_tsc;              /* ka->backwards_tsc_observed: never cleared */
+	unsigned master_cpu;
+	sim_ns master_t;
+	uint64_t master_cycle;           /* host TSC of master_cpu at the snapshot */
+	uint64_t master_ns;              /* host raw clock at the snapshot */
+
+	bool old_msr;                    /* vCPU 0 uses MSR_KVM_SYSTEM_TIME (0x12) */
+	bool stable_cpuid;               /* KVM_FEATURE_CLOCKSOURCE_STABLE_BIT in CPUID */
+	bool periodic_sync;
+	bool stop_on_resume;             /* the VMM sets GUEST_STOPPED after a pause */
+	sim_ns write_ns;
+	bool global_armed;
+	uint64_t updates;                /* entries written (for tests) */
+};
+
+static const struct opt_desc kvmclock_options[] = {
+	{ "masterclock", OPT_ENUM, "auto", "auto|on|off",
+	  "master-clock mode: KVM's conditions, forced on, or never" },
+	{ "stride", OPT_ENUM, "linux", "linux|freebsd", "entry stride the guest registers (64 / 32)" },
+	{ "write_ns", OPT_TIME, "20ns", NULL, "time from the odd to the even version store" },
+	{ "stable_cpuid", OPT_BOOL, "yes", NULL, "advertise KVM_FEATURE_CLOCKSOURCE_STABLE_BIT" },
+	{ "old_msr", OPT_BOOL, "no", NULL, "vCPU 0 registers through the old MSR (no master clock)" },
+	{ "periodic_sync", OPT_BOOL, "yes", NULL, "kvmclock_periodic_sync: a global update every 300 s" },
+	{ "guest_stopped", OPT_BOOL, "yes", NULL, "set PVCLOCK_GUEST_STOPPED after a VM pause" },
+	{ 0 },
+};
+
+static struct pvclock_vcpu_time_info *entry(struct kvmclock *k, unsigned vcpu)
+{
+	return (struct pvclock_vcpu_time_info *)(k->mem + (size_t)vcpu * k->stride);
+}
+
+/* The guest TSC of v had it been on host CPU pcpu at t (the policy's function of the host TSC). */
+static uint64_t guest_tsc_on(struct page *pg, const struct vcpu *v, unsigned pcpu, sim_ns t)
+{
+	struct vcpu tmp = *v;
+
+	tmp.pcpu = pcpu;
+	return pg->policy->ops->guest_tsc(pg->policy, &tmp, t);
+}
+
+/*
+ * pvclock_update_vm_gtod_copy: decide master-clock mode and take the snapshot on `cpu` at t.
+ * KVM takes master_cycle_now and master_kernel_ns from one read of the host clocksource.
+ */
+static void update_master(struct page *pg, unsigned cpu, sim_ns t)
+{
+	struct kvmclock *k = pg->state;
+	const struct host *h = pg->vm->host;
+	bool host_tsc_clocksource = h->raw.cs == CS_TSC && h->tsc_stable;
+	bool matched = (pg->policy->ops->promises & POLICY_ONE_GENERATION) != 0;
+
+	if (k->mode == MC_ON)
+		k->use_master = true;
+	else if (k->mode == MC_OFF)
+		k->use_master = false;
+	else
+		k->use_master = host_tsc_clocksource && matched && !k->backwards_tsc && !k->old_msr;
+	k->master_cpu = cpu;
+	k->master_t = t;
+	k->master_cycle = host_tsc(h, cpu, t);
+	k->master_ns = host_raw_ns(h, cpu, t);
+}
+
+static void request_all(struct page *pg)
+{
+	struct kvmclock *k = pg->state;
+
+	for (unsigned i = 0; i < pg->vm->nvcpus; i++)
+		k->v[i].requested = true;
+}
+
+/* kvm_gen_kvmclock_update: this vCPU now, every vCPU after KVMCLOCK_UPDATE_DELAY. */
+static void global_update(struct page *pg, unsigned vcpu, sim_ns t)
+{
+	struct kvmclock *k = pg->state;
+
+	k->v[vcpu].requested = true;
+	if (!k->global_armed) {
+		k->global_armed = true;
+		vm_timer(pg->vm, pg, t + KVMCLOCK_UPDATE_DELAY_NS, TIMER_GLOBAL_UPDATE);
+	}
+}
+
+/* compute_tsc_page_parameters + kvm_hv_setup_tsc_page, from vCPU 0's new entry. */
+static void write_tsc_page(struct page *pg, const struct pvclock_vcpu_time_info *hv, sim_ns t)
+{
+	struct kvmclock *k = pg->state;
+	struct ms_hyperv_tsc_page *tp = k->tsc_page;
+	sim_ns step = k->write_ns / 4;
+	uint64_t scale;
+	int64_t offset;
+
+	/* The page is shared by all vCPUs: invalidate it while it changes. */
+	vm_store(pg->vm, 0, t, &tp->tsc_sequence, 0, 4);
+	if (!k->use_master || !hv_tsc_scale(hv->tsc_to_system_mul, hv->tsc_shift, &scale))
+		return; /* stays invalid: the guest falls back to the reference-count MSR */
+	/* offset = system_time / 100 - floor(tsc_timestamp * scale / 2^64), in 100 ns units. */
+	offset = (int64_t)(hv->system_time / 100) -
+		 (int64_t)(uint64_t)(((u128)hv->tsc_timestamp * scale) >> 64);
+	vm_store(pg->vm, 0, t + step, &tp->tsc_scale, scale, 8);
+	vm_store(pg->vm, 0, t + 2 * step, &tp->tsc_offset, (uint64_t)offset, 8);
+	k->tsc_seq++;
+	if (k->tsc_seq == 0 || k->tsc_seq == HV_TSC_SEQUENCE_INVALID)
+		k->tsc_seq = 1;
+	vm_store(pg->vm, 0, t + 3 * step, &tp->tsc_sequence, k->tsc_seq, 4);
+}
+
+/* kvm_guest_time_update + kvm_setup_guest_pvclock for vCPU v on host CPU pcpu at t. */
+static void write_entry(struct page *pg, struct vcpu *v, unsigned pcpu, sim_ns t)
+{
+	struct kvmclock *k = pg->state;
+	struct kvc_vcpu *kv = &k->v[v->id];
+	struct pvclock_vcpu_time_info *g = entry(k, v->id), hv;
+	const struct host *h = pg->vm->host;
+	uint64_t kernel_ns;
+	sim_ns step = k->write_ns / 6;
+	uint32_t odd;
+
+	memset(&hv, 0, sizeof(hv));
+	if (k->use_master) {
+		hv.tsc_timestamp = guest_tsc_on(pg, v, k->master_cpu, k->master_t);
+		kernel_ns = k->master_ns;
+		hv.flags = PVCLOCK_TSC_STABLE_BIT;
+	} else {
+		hv.tsc_timestamp = guest_tsc_on(pg, v, pcpu, t);
+		kernel_ns = host_raw_ns(h, pcpu, t);
+	}
+	hv.system_time = kernel_ns + (uint64_t)k->kvmclock_offset;
+	hv.tsc_to_system_mul = k->mul;
+	hv.tsc_shift = k->shift;
+	if (kv->stopped_pending) {
+		hv.flags |= PVCLOCK_GUEST_STOPPED;
+		kv->stopped_pending = false;
+	}
+	/* A new update from this vCPU's context follows the previous one. */
+	vm_store_flush_owner(pg->vm, v->id);
+	/* version = (guest's version + 1) | 1; KVM keeps a GUEST_STOPPED the guest has not
+	 * cleared yet. */
+	odd = (g->version + 1) | 1;
+	hv.flags |= g->flags & PVCLOCK_GUEST_STOPPED;
+	vm_store(pg->vm, v->id, t, &g->version, odd, 4);
+	vm_store(pg->vm, v->id, t + step, &g->tsc_timestamp, hv.tsc_timestamp, 8);
+	vm_store(pg->vm, v->id, t + 2 * step, &g->system_time, hv.system_time, 8);
+	vm_store(pg->vm, v->id, t + 3 * step, &g->tsc_to_system_mul, hv.tsc_to_system_mul, 4);
+	vm_store(pg->vm, v->id, t + 4 * step, &g->tsc_shift, (uint8_t)hv.tsc_shift, 1);
+	vm_store(pg->vm, v->id, t + 5 * step, &g->flags, hv.flags, 1);
+	vm_store(pg->vm, v->id, t + 6 * step, &g->version, odd + 1, 4);
+	kv->version = odd + 1;
+	k->updates++;
+	if (k->hv && v->id == 0)
+		write_tsc_page(pg, &hv, t + 6 * step);
+}
+
+static int kvc_init_common(struct page *pg, const struct opt_set *opts, bool hv)
+{
+	struct kvmclock *k = pg->state;
+	const struct host *h = pg->vm->host;
+	unsigned n = pg->vm->nvcpus;
+
+	k->hv = hv;
+	k->mode = (int)opt_get(opts, "masterclock");
+	k->stride = opt_get(opts, "stride") == 0 ? PVCLOCK_STRIDE_LINUX : PVCLOCK_STRIDE_FREEBSD;
+	k->write_ns = (sim_ns)opt_get(opts, "write_ns");
+	k->stable_cpuid = opt_get(opts, "stable_cpuid") != 0;
+	k->old_msr = opt_get(opts, "old_msr") != 0;
+	k->periodic_sync = opt_get(opts, "periodic_sync") != 0;
+	k->stop_on_resume = opt_get(opts, "guest_stopped") != 0;
+	k->mem = aligned_alloc(64, ((size_t)n * k->stride + 63) / 64 * 64);
+	k->v = calloc(n, sizeof(*k->v));
+	if (hv)
+		k->tsc_page = aligned_alloc(4096, sizeof(*k->tsc_page));
+	if (!k->mem || !k->v || (hv && !k->tsc_page))
+		return VT_ENOMEM;
+	memset(k->mem, 0, (size_t)n * k->stride);
+	if (hv)
+		memset(k->tsc_page, 0, sizeof(*k->tsc_page));
+	for (unsigned i = 0; i < n; i++)
+		k->v[i].last_pcpu = -1;
+	/*
+	 * mul/shift convert guest TSC cycles to ns at the TSC frequency KVM believes: the host's
+	 * calibrated tsc_khz (KVM's virtual_tsc_khz without scaling) unless the guest was told
+	 * another frequency, in kHz as KVM keeps it.
+	 */
+	k->tsc_hz = (uint64_t)h->raw.tsc_khz * 1000;
+	if (pg->vm->guest_tsc_hz / 1000 != (uint64_t)h->cfg.cpu[0].freq_hz / 1000)
+		k->tsc_hz = pg->vm->guest_tsc_hz / 1000 * 1000;
+	kvm_get_time_scale(NS_PER_SEC, k->tsc_hz, &k->shift, &k->mul);
+	/* kvmclock counts from 0 at VM creation: kvmclock_offset = -raw clock then. */
+	k->kvmclock_offset = -(int64_t)host_raw_ns(h, vm_vcpu(pg->vm, 0)->pcpu, 0);
+	update_master(pg, vm_vcpu(pg->vm, 0)->pcpu, 0);
+	if (k->periodic_sync)
+		vm_timer(pg->vm, pg, KVMCLOCK_SYNC_PERIOD_NS, TIMER_PERIODIC_SYNC);
+	return VT_OK;
+}
+
+static int kvc_init(struct page *pg, const struct opt_set *opts)
+{
+	return kvc_init_common(pg, opts, false);
+}
+
+static int hv_init(struct page *pg, const struct opt_set *opts)
+{
+	return kvc_init_common(pg, opts, true);
+}
+
+static void kvc_fini(struct page *pg)
+{
+	struct kvmclock *k = pg->state;
+
+	free(k->mem);
+	free(k->v);
+	free(k->tsc_page);
+}
+
+/* The guest wrote the system-time MSR (boot): the entry needs its first contents; vCPU 0 also
+ * writes the wall-clock MSR, answered at once (the guest is not running yet). */
+static void kvc_on_register(struct page *pg, struct vcpu *v, sim_ns t)
+{
+	struct kvmclock *k = pg->state;
+
+	(void)t;
+	k->v[v->id].requested = true;
+	if (v->id == 0) {
+		k->wall.version = 2;
+		k->wall.sec = 0;
+		k->wall.nsec = 0;
+	}
+}
+
+/* kvm_arch_vcpu_load: a vCPU on another host CPU than last time asks for a global update
+ * unless the master clock makes entries CPU-independent. */
+static void kvc_on_load(struct page *pg, struct vcpu *v, unsigned pcpu, sim_ns t)
+{
+	struct kvmclock *k = pg->state;
+	struct kvc_vcpu *kv = &k->v[v->id];
+
+	if (kv->last_pcpu != (int)pcpu) {
+		if (!k->use_master || kv->last_pcpu < 0)
+			global_update(pg, v->id, t);
+		kv->last_pcpu = (int)pcpu;
+	}
+}
+
+/* vcpu_enter_guest: a pending KVM_REQ_CLOCK_UPDATE is served before the guest runs. */
+static void kvc_on_entry(struct page *pg, struct vcpu *v, unsigned pcpu, sim_ns t)
+{
+	struct kvmclock *k = pg->state;
+
+	if (k->v[v->id].requested) {
+		k->v[v->id].requested = false;
+		write_entry(pg, v, pcpu, t);
+	}
+}
+
+static void kvc_on_timer(struct page *pg, uint32_t arg, sim_ns t)
+{
+	struct kvmclock *k = pg->state;
+
+	if (arg == TIMER_GLOBAL_UPDATE) {
+		/* kvmclock_update_fn: KVM_REQ_CLOCK_UPDATE on every vCPU. */
+		k->global_armed = false;
+		request_all(pg);
+	} else if (arg == TIMER_PERIODIC_SYNC) {
+		/* kvmclock_sync_fn: schedule the global update, re-arm. */
+		if (!k->global_armed) {
+			k->global_armed = true;
+			vm_timer(pg->vm, pg, t, TIMER_GLOBAL_UPDATE);
+		}
+		vm_timer(pg->vm, pg, t + KVMCLOCK_SYNC_PERIOD_NS, TIMER_PERIODIC_SYNC);
+	}
+}
+
+/* After a pause the VMM resumes the VM: every entry is rewritten; QEMU's KVM_KVMCLOCK_CTRL
+ * makes the next one carry GUEST_STOPPED (the guest then pets its watchdogs). */
+static void kvc_on_resume(struct page *pg, sim_ns t)
+{
+	struct kvmclock *k = pg->state;
+
+	(void)t;
+	request_all(pg);
+	if (k->stop_on_resume)
+		for (unsigned i = 0; i < pg->vm->nvcpus; i++)
+			k->v[i].stopped_pending = true;
+}
+
+/* A host TSC reset (suspend) is a backwards TSC: master-clock mode ends for good. */
+static void kvc_on_host_change(struct page *pg, const struct host_change *c, sim_ns t)
+{
+	struct kvmclock *k = pg->state;
+
+	if (c->kind == HOST_CHANGE_RESET) {
+		k->backwards_tsc = true;
+		update_master(pg, c->pcpu, t);
+		request_all(pg);
+	}
+}
+
+static struct pvclock_vcpu_time_info *kvc_pvti(struct page *pg, unsigned vcpu)
+{
+	return entry(pg->state, vcpu);
+}
+
+static struct ms_hyperv_tsc_page *kvc_hv_tsc_page(struct page *pg)
+{
+	return ((struct kvmclock *)pg->state)->tsc_page;
+}
+
+static uint32_t kvc_kvm_features(struct page *pg)
+{
+	const struct kvmclock *k = pg->state;
+
+	return (1u << KVM_FEATURE_CLOCKSOURCE) | (1u << KVM_FEATURE_CLOCKSOURCE2) |
+	       (k->stable_cpuid ? 1u << KVM_FEATURE_CLOCKSOURCE_STABLE_BIT : 0);
+}
+
+/*
+ * HV_X64_MSR_TIME_REF_COUNT: get_kvmclock_ns() / 100 (hyperv.c get_time_ref_counter). In
+ * master-clock mode KVM extrapolates the master snapshot with the host TSC of the CPU taking the
+ * exit; otherwise it is the host's boot-based clock plus kvmclock_offset.
+ */
+static bool kvc_read_msr(struct page *pg, unsigned vcpu, uint32_t msr, sim_ns t, uint64_t *val)
+{
+	struct kvmclock *k = pg->state;
+	const struct host *h = pg->vm->host;
+	unsigned cpu = vm_vcpu(pg->vm, vcpu)->pcpu;
+	uint64_t ns;
+
+	if (msr != HV_X64_MSR_TIME_REF_COUNT)
+		return false;
+	if (k->use_master) {
+		int8_t shift;
+		uint32_t mul;
+
+		kvm_get_time_scale(NS_PER_SEC, (uint64_t)h->raw.tsc_khz * 1000, &shift, &mul);
+		ns = k->master_ns + (uint64_t)k->kvmclock_offset +
+		     pvclock_scale_delta(host_tsc(h, cpu, t) - k->master_cycle, mul, shift);
+	} else {
+		ns = host_raw_ns(h, cpu, t) + (uint64_t)k->kvmclock_offset;
+	}
+	*val = ns / 100;
+	return true;
+}
+
+const struct page_ops page_kvmclock = {
+	.version = PAGE_OPS_VERSION,
+	.name = "kvmclock",
+	.describe = "KVM's pvclock writer: per-vCPU or master-clock mode (arch/x86/kvm/x86.c, 6.12)",
+	.state_size = sizeof(struct kvmclock),
+	.options = kvmclock_options,
+	.init = kvc_init,
+	.fini = kvc_fini,
+	.on_register = kvc_on_register,
+	.on_load = kvc_on_load,
+	.on_entry = kvc_on_entry,
+	.on_resume = kvc_on_resume,
+	.on_timer = kvc_on_timer,
+	.on_host_change = kvc_on_host_change,
+	.pvti = kvc_pvti,
+	.kvm_features = kvc_kvm_features,
+};
+
+const struct page_ops page_hv_tsc_page = {
+	.version = PAGE_OPS_VERSION,
+	.name = "hv-tsc-page",
+	.describe = "kvmclock plus KVM's Hyper-V reference TSC page (master-clock mode only)",
+	.state_size = sizeof(struct kvmclock),
+	.options = kvmclock_options,
+	.init = hv_init,
+	.fini = kvc_fini,
+	.on_register = kvc_on_register,
+	.on_load = kvc_on_load,
+	.on_entry = kvc_on_entry,
+	.on_resume = kvc_on_resume,
+	.on_timer = kvc_on_timer,
+	.on_host_change = kvc_on_host_change,
+	.pvti = kvc_pvti,
+	.hv_tsc_page = kvc_hv_tsc_page,
+	.kvm_features = kvc_kvm_features,
+	.read_msr = kvc_read_msr,
+};
