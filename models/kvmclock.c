@@ -77,7 +77,8 @@ struct kvmclock {
 	bool stop_on_resume;             /* the VMM sets GUEST_STOPPED after a pause */
 	sim_ns write_ns;
 	bool global_armed;
-	uint64_t updates;                /* entries written (for tests) */
+	bool master_ever;                /* master-clock mode was on at some point */
+	uint64_t updates;                /* entries written */
 };
 
 static const struct opt_desc kvmclock_options[] = {
@@ -123,18 +124,22 @@ static void update_master(struct page *pg, unsigned cpu, sim_ns t)
 		k->use_master = false;
 	else
 		k->use_master = host_tsc_clocksource && matched && !k->backwards_tsc && !k->old_msr;
+	k->master_ever |= k->use_master;
 	k->master_cpu = cpu;
 	k->master_t = t;
 	k->master_cycle = host_tsc(h, cpu, t);
 	k->master_ns = host_raw_ns(h, cpu, t);
 }
 
+/* kvm_make_all_cpus_request(KVM_REQ_CLOCK_UPDATE): every vCPU, kicked out of the guest. */
 static void request_all(struct page *pg)
 {
 	struct kvmclock *k = pg->state;
 
 	for (unsigned i = 0; i < pg->vm->nvcpus; i++)
 		k->v[i].requested = true;
+	for (unsigned i = 0; i < pg->vm->nvcpus; i++)
+		vm_kick(pg->vm, i);
 }
 
 /* kvm_gen_kvmclock_update: this vCPU now, every vCPU after KVMCLOCK_UPDATE_DELAY. */
@@ -409,6 +414,32 @@ static bool kvc_read_msr(struct page *pg, unsigned vcpu, uint32_t msr, sim_ns t,
 	return true;
 }
 
+static const struct layer_fact kvc_facts[] = {
+	{ "masterclock", "1 when master-clock mode was on at the end of the run" },
+	{ "masterclock_ever", "1 when master-clock mode was on at any time" },
+	{ "page_updates", "pvclock entries written" },
+	{ 0 },
+};
+
+static const struct layer_fact hv_facts[] = {
+	{ "masterclock", "1 when master-clock mode was on at the end of the run" },
+	{ "masterclock_ever", "1 when master-clock mode was on at any time" },
+	{ "page_updates", "pvclock entries written" },
+	{ "tsc_page_valid", "1 when the reference TSC page was valid (sequence != 0) at the end" },
+	{ 0 },
+};
+
+static void kvc_get_facts(struct page *pg, int64_t *v)
+{
+	const struct kvmclock *k = pg->state;
+
+	v[0] = k->use_master;
+	v[1] = k->master_ever;
+	v[2] = (int64_t)k->updates;
+	if (k->hv)
+		v[3] = k->tsc_page->tsc_sequence != 0;
+}
+
 const struct page_ops page_kvmclock = {
 	.version = PAGE_OPS_VERSION,
 	.name = "kvmclock",
@@ -425,6 +456,8 @@ const struct page_ops page_kvmclock = {
 	.on_host_change = kvc_on_host_change,
 	.pvti = kvc_pvti,
 	.kvm_features = kvc_kvm_features,
+	.facts = kvc_facts,
+	.get_facts = kvc_get_facts,
 };
 
 const struct page_ops page_hv_tsc_page = {
@@ -445,4 +478,6 @@ const struct page_ops page_hv_tsc_page = {
 	.hv_tsc_page = kvc_hv_tsc_page,
 	.kvm_features = kvc_kvm_features,
 	.read_msr = kvc_read_msr,
+	.facts = hv_facts,
+	.get_facts = kvc_get_facts,
 };

@@ -42,6 +42,17 @@ struct opt_set {
 	struct opt_val *v; /* one per entry of the layer's table, in table order */
 };
 
+/*
+ * A fact a layer reports about itself at the end of a run (kvmclock: whether master-clock mode
+ * was on); shown beside the metrics and usable in expect clauses as ARM.NAME.
+ */
+struct layer_fact {
+	const char *name;
+	const char *doc;
+};
+
+#define LAYER_MAX_FACTS 8
+
 /* The value of option `name` (it must be in the layer's table: a programming error otherwise). */
 int64_t opt_get(const struct opt_set *s, const char *name);
 /* True when the scenario set option `name` explicitly. */

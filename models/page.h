@@ -44,6 +44,10 @@ struct page_ops {
 	uint32_t (*kvm_features)(struct page *pg);
 	/* An MSR read the provider emulates (a VM exit); false: not handled (reads as 0). */
 	bool (*read_msr)(struct page *pg, unsigned vcpu, uint32_t msr, sim_ns t, uint64_t *val);
+	/* Facts reported at the end of a run: names ({0}-terminated, at most LAYER_MAX_FACTS) and
+	 * their values in the same order. */
+	const struct layer_fact *facts;
+	void (*get_facts)(struct page *pg, int64_t *values);
 };
 
 /*
@@ -55,6 +59,9 @@ struct page_ops {
  * page. Stores land at the engine's yield points (sim/genv.c) and between events.
  */
 void vm_store(struct vm *vm, unsigned owner, sim_ns at, void *dst, uint64_t value, unsigned size);
+/* An IPI to vCPU vcpu (kvm_vcpu_kick): a running vCPU exits to the host kernel and re-enters at
+ * once, so a pending request is served now; others serve it at their next entry. */
+void vm_kick(struct vm *vm, unsigned vcpu);
 /* Lands every store `owner` issued that has not landed yet (a new update from the same context
  * starts after the previous one finished). */
 void vm_store_flush_owner(struct vm *vm, unsigned owner);

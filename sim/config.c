@@ -1174,9 +1174,21 @@ static bool check_expr(struct build *b, const struct scn_expr *e)
 			return false;
 		}
 		if (metric_lookup(e->metric) < 0) {
-			fail(b, &e->loc, "unknown metric '%s' in expect (bin/sim list shows them)",
-			     e->metric);
-			return false;
+			bool fact = false;
+
+			for (unsigned i = 0; i < b->cfg->narms; i++) {
+				const struct arm_cfg *a = &b->cfg->arms[i];
+
+				if (strcmp(a->name, e->arm) != 0 || !a->page->facts)
+					continue;
+				for (const struct layer_fact *f = a->page->facts; f->name; f++)
+					fact |= strcmp(f->name, e->metric) == 0;
+			}
+			if (!fact) {
+				fail(b, &e->loc, "unknown metric '%s' in expect (bin/sim list shows them)",
+				     e->metric);
+				return false;
+			}
 		}
 		return true;
 	}

@@ -81,8 +81,11 @@ void vm_store(struct vm *vm, unsigned owner, sim_ns at, void *dst, uint64_t valu
 	q->s[q->n++] = (struct pending_store){ at, dst, value, (uint8_t)size, owner };
 }
 
-/* Lands, in issue order, every store due by t, and every store of `owner` (program order). */
-static void stores_land(struct world *w, sim_ns t, int owner)
+/*
+ * Lands, in issue order, every store due by t (when by_time) and every store of `owner` (program
+ * order: a context sees its own stores).
+ */
+static void stores_land(struct world *w, sim_ns t, int owner, bool by_time)
 {
 	struct store_queue *q = &w->stores;
 	unsigned j = 0;
@@ -90,7 +93,7 @@ static void stores_land(struct world *w, sim_ns t, int owner)
 	for (unsigned i = 0; i < q->n; i++) {
 		const struct pending_store *s = &q->s[i];
 
-		if (s->at <= t || (int)s->owner == owner) {
+		if ((by_time && s->at <= t) || (int)s->owner == owner) {
 			/* A store may not pass an earlier pending store of the same owner. */
 			bool blocked = false;
 
@@ -111,12 +114,12 @@ void vm_store_flush_owner(struct vm *vm, unsigned owner)
 	struct world *w = vm->world;
 
 	if (w->stores.n)
-		stores_land(w, 0, (int)owner);
+		stores_land(w, 0, (int)owner, false);
 }
 
 void genv_land_due(struct world *w, sim_ns t)
 {
-	stores_land(w, t, -1);
+	stores_land(w, t, -1, true);
 }
 
 /* ---- the environment ------------------------------------------------------------------ */
@@ -133,7 +136,7 @@ static void step(enum vt_yield kind, sim_ns cost)
 		return;
 	}
 	if (r->w->stores.n)
-		stores_land(r->w, r->t, -1);
+		stores_land(r->w, r->t, -1, true);
 	r->t += cost;
 }
 
@@ -235,7 +238,7 @@ enum read_status genv_read(struct world *w, struct vcpu_rt *v, struct genv_read 
 	r->livelock = false;
 	/* The vCPU sees everything its own context wrote (program order), and what has landed. */
 	if (w->stores.n)
-		stores_land(w, w->now, (int)v->pub.id);
+		stores_land(w, w->now, (int)v->pub.id, true);
 	cur = r;
 	if (setjmp(r->abort) == 0) {
 		st = w->reader.ops->read(&w->reader, ns);

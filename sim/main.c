@@ -288,6 +288,12 @@ static int cmd_run(const struct options *o)
 		ar->host.mult = w.host.raw.mult;
 		ar->host.shift = w.host.raw.shift;
 		metrics_finish(&w.metrics, ar->m);
+		if (arm->page->facts && arm->page->get_facts) {
+			while (ar->nfacts < LAYER_MAX_FACTS && arm->page->facts[ar->nfacts].name)
+				ar->nfacts++;
+			ar->fact = arm->page->facts;
+			arm->page->get_facts(&w.page, ar->fact_value);
+		}
 		ar->load = w.load;
 		ar->nvcpus = cfg.vm.nvcpus;
 		ar->vcpu = malloc(cfg.vm.nvcpus * sizeof(*ar->vcpu));

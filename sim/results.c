@@ -32,7 +32,15 @@ static double eval(const struct results *r, const struct scn_expr *e, bool *unde
 		const struct arm_result *ar = arm_named(r, e->arm);
 		int id = metric_lookup(e->metric);
 
-		if (!ar || id < 0) {
+		if (!ar) {
+			*undef = true;
+			return 0;
+		}
+		if (id < 0) {
+			/* A layer fact (kvmclock's masterclock, ...). */
+			for (unsigned i = 0; ar && i < ar->nfacts; i++)
+				if (strcmp(ar->fact[i].name, e->metric) == 0)
+					return (double)ar->fact_value[i];
 			*undef = true;
 			return 0;
 		}
@@ -175,12 +183,43 @@ void results_print_table(const struct results *r, FILE *out)
 		}
 		fputc('\n', out);
 	}
+	/* Layer facts: one row per name any arm reports ("-" where an arm has no such fact). */
+	for (unsigned i = 0; i < r->narms; i++) {
+		for (unsigned f = 0; f < r->arms[i].nfacts; f++) {
+			const char *name = r->arms[i].fact[f].name;
+			bool seen = false;
+
+			for (unsigned j = 0; j < i && !seen; j++)
+				for (unsigned g = 0; g < r->arms[j].nfacts; g++)
+					seen |= strcmp(r->arms[j].fact[g].name, name) == 0;
+			if (seen)
+				continue;
+			fprintf(out, "%-24s", name);
+			for (unsigned j = 0; j < r->narms; j++) {
+				const struct arm_result *a = &r->arms[j];
+				char buf[32] = "-";
+
+				for (unsigned g = 0; g < a->nfacts; g++)
+					if (strcmp(a->fact[g].name, name) == 0)
+						snprintf(buf, sizeof(buf), "%lld", (long long)a->fact_value[g]);
+				fprintf(out, "%*s", w, buf);
+			}
+			fputc('\n', out);
+		}
+	}
 	for (unsigned i = 0; i < r->narms; i++) {
 		const struct load_stats *l = &r->arms[i].load;
 		bool same = true;
 
-		for (unsigned j = 0; j < r->narms; j++)
-			same &= memcmp(&r->arms[j].load, l, sizeof(*l)) == 0;
+		/* The schedule is the same for every arm (common random numbers) unless an arm
+		 * overrides it; event counts differ with the layers' own timers. */
+		for (unsigned j = 0; j < r->narms; j++) {
+			const struct load_stats *o = &r->arms[j].load;
+
+			same &= o->migrations == l->migrations && o->io_exits == l->io_exits &&
+				o->stalls == l->stalls && o->preemptions == l->preemptions &&
+				o->off_cpu_ns == l->off_cpu_ns;
+		}
 		if (same && i > 0)
 			break;
 		if (same)
@@ -272,6 +311,10 @@ void results_print_json(const struct results *r, FILE *out)
 			fprintf(out, "%s\"%s\": ", m ? ", " : "", metric_info[m].name);
 			json_metric(out, (enum metric_id)m, a->m[m]);
 		}
+		fputs("}, \"facts\": {", out);
+		for (unsigned f = 0; f < a->nfacts; f++)
+			fprintf(out, "%s\"%s\": %lld", f ? ", " : "", a->fact[f].name,
+				(long long)a->fact_value[f]);
 		fprintf(out, "}, \"load\": {\"events\": %llu, \"migrations\": %llu, \"io_exits\": %llu, "
 			     "\"stalls\": %llu, \"preemptions\": %llu, \"dropped_arrivals\": %llu, "
 			     "\"off_cpu_ns\": %llu, \"migrated_off_ns\": %llu, \"msr_exits\": %llu, "

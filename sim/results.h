@@ -21,6 +21,9 @@ struct host_facts {
 struct arm_result {
 	const struct arm_cfg *arm;
 	struct host_facts host;      /* per arm: an arm may override host keys */
+	unsigned nfacts;             /* the page provider's facts */
+	const struct layer_fact *fact;
+	int64_t fact_value[LAYER_MAX_FACTS];
 	int64_t m[M_COUNT];          /* stored metric values (metric_info.scale) */
 	struct load_stats load;
 	unsigned nvcpus;

@@ -322,6 +322,17 @@ static void quantum(struct world *w, unsigned pcpu)
 	runq_push(w, v);
 }
 
+void vm_kick(struct vm *vm, unsigned vcpu)
+{
+	struct world *w = vm->world;
+	struct vcpu_rt *v = VCPU(w, vcpu);
+
+	/* An exit handled in the host kernel (not a return to the VMM): the page provider serves
+	 * its requests at the re-entry; the TSC policy sees nothing. */
+	if (v->pub.state == VCPU_RUNNING)
+		page_on_entry(&w->page, &v->pub, v->pub.pcpu, w->now);
+}
+
 void vcpu_handle(struct world *w, const struct event *e)
 {
 	switch (event_kind(e)) {
