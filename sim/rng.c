@@ -305,9 +305,50 @@ static double std_normal(rng_word_fn word, void *ctx)
 }
 
 /* An exponential deviate of mean `mean`: -mean log(1 - u); 1 - u is exact and in (0, 1]. */
+void rng_ziggurat_tables(double x[257], double f[257])
+{
+	/* x[0] is the width of a rectangle of area v with height f(r): the base layer including
+	 * the tail; then each layer of area v: f(x[i+1]) = f(x[i]) + v / x[i]. */
+	x[0] = ZIG_V / det_exp(-ZIG_R);
+	x[1] = ZIG_R;
+	for (int i = 2; i < 256; i++)
+		x[i] = -det_log(det_exp(-x[i - 1]) + ZIG_V / x[i - 1]);
+	x[256] = 0.0;
+	for (int i = 0; i < 257; i++)
+		f[i] = det_exp(-x[i]);
+}
+
+#ifndef VT_ZIGGURAT_GEN
+#include "ziggurat.h"
+
+double rng_std_exp(rng_word_fn word, void *ctx)
+{
+	for (;;) {
+		uint64_t u = word(ctx);
+		unsigned i = (unsigned)(u & 0xff);
+		/* 53 bits above the layer index: a uniform in [0, 1). */
+		double z = (double)(u >> 11) * 0x1p-53 * zig_x[i];
+
+		if (z < zig_x[i + 1])
+			return z; /* inside the part of the layer wholly under the curve */
+		if (i == 0) /* the tail beyond r: r plus a fresh exponential (memoryless) */
+			return ZIG_R - det_log(1.0 - rng_unit_from(word(ctx)));
+		/* The wedge: accept if a uniform height in the layer falls under exp(-z). */
+		if (zig_f[i] + rng_unit_from(word(ctx)) * (zig_f[i + 1] - zig_f[i]) < det_exp(-z))
+			return z;
+	}
+}
+#else
+/* The table generator has no tables yet: inversion (never used to generate them). */
+double rng_std_exp(rng_word_fn word, void *ctx)
+{
+	return -det_log(1.0 - rng_unit_from(word(ctx)));
+}
+#endif
+
 static double exp_deviate(double mean, rng_word_fn word, void *ctx)
 {
-	return -mean * det_log(1.0 - rng_unit_from(word(ctx)));
+	return mean * rng_std_exp(word, ctx);
 }
 
 uint64_t dist_sample(const struct dist *d, rng_word_fn word, void *ctx)

@@ -62,6 +62,18 @@ uint64_t rng_round_clamp(double v);
 /* The distribution's exact mean, for tests and the README (as a double). */
 double dist_mean(const struct dist *d);
 
+/*
+ * The exponential ziggurat (Marsaglia and Tsang 2000): 256 layers of area ZIG_V under exp(-x),
+ * the base layer ending at ZIG_R. rng_ziggurat_tables computes the boundaries x[0..256] and
+ * f[i] = exp(-x[i]) with det_exp/det_log; sim/ziggurat.h holds them as exact constants.
+ */
+#define ZIG_R 7.69711747013104972
+#define ZIG_V 0.003949659822581572
+void rng_ziggurat_tables(double x[257], double f[257]);
+/* A standard exponential deviate (mean 1) by the ziggurat: one word and one multiply in ~99%
+ * of draws. */
+double rng_std_exp(rng_word_fn word, void *ctx);
+
 /* Exponential inter-arrival time (ns) of a Poisson process with `rate_per_s` events per second. */
 uint64_t rng_exp_interval(double rate_per_s, rng_word_fn word, void *ctx);
 
