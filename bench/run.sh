@@ -3,7 +3,8 @@
 # and peak RSS as the simulated duration grows tenfold (it must stay flat).
 #   bench/run.sh BIN
 set -u
-bin=${1:?usage: bench/run.sh BIN}
+bin=${1:?usage: bench/run.sh BIN [NATIVE_BENCH]}
+native=${2:-}
 runs=5
 stats() { "$bin" --quiet --stats "$@" 2>&1 >/dev/null | grep '^stats:'; }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
@@ -17,6 +18,11 @@ ev=$(field events_per_s <build/bench.runs | median)
 rd=$(field reads_per_s <build/bench.runs | median)
 ns=$(awk -v r="$rd" 'BEGIN { printf "%.1f", 1e9 / r }')
 echo "events/s: $ev    guest reads/s: $rd    ns per simulated read: $ns"
+
+if [ -n "$native" ] && [ -x "$native" ]; then
+	echo "== the same reader sources built natively (real rdtsc, real page) =="
+	"$native" 2000000 | sed 's/^/  /'
+fi
 
 echo "== heavy-load.scn (60 s simulated, 2 arms) =="
 stats scenarios/heavy-load.scn | sed 's/^stats: /  /'

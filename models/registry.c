@@ -13,6 +13,12 @@ extern const struct page_ops page_none;
 extern const struct page_ops page_kvmclock;
 extern const struct page_ops page_hv_tsc_page;
 extern const struct reader_ops reader_tsc;
+extern const struct reader_ops reader_linux_kvmclock;
+extern const struct reader_ops reader_linux_vdso;
+extern const struct reader_ops reader_freebsd;
+extern const struct reader_ops reader_netbsd;
+extern const struct reader_ops reader_kvm_unit_tests;
+extern const struct reader_ops reader_hyperv_tsc;
 
 const struct policy_ops *const vt_policies[] = {
 	&policy_ideal,
@@ -30,6 +36,12 @@ const struct page_ops *const vt_pages[] = {
 
 const struct reader_ops *const vt_readers[] = {
 	&reader_tsc,
+	&reader_linux_kvmclock,
+	&reader_linux_vdso,
+	&reader_freebsd,
+	&reader_netbsd,
+	&reader_kvm_unit_tests,
+	&reader_hyperv_tsc,
 	NULL,
 };
 

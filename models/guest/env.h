@@ -28,6 +28,13 @@
 #include "abi/types.h"
 #include "envcore.h"
 
+/*
+ * The ABI structures are packed, and READ_ONCE(&entry->field) takes a field's address; every
+ * field is naturally aligned, so this is safe (Linux builds with -Wno-address-of-packed-member
+ * for the same reason). Silenced here so reader code, including plugins, compiles as it is.
+ */
+#pragma GCC diagnostic ignored "-Waddress-of-packed-member"
+
 #ifndef __always_inline
 #define __always_inline inline __attribute__((__always_inline__))
 #endif
