@@ -1,0 +1,1047 @@
+/*
+ * store.c: the results database. This file implements the object behind sim/store.h: one SQLite
+ * connection to a results database, its schema (created, migrated, or refused when newer), and the
+ * two transactions of a run: the run row ('running') and everything the run measured (which also
+ * sets it 'complete').
+ *
+ * Durability comes from SQLite, not from us: the journal is a write-ahead log, so a process killed
+ * while writing leaves frames without a commit record that the next opener ignores, and every
+ * earlier run stays as it was. Each transaction starts with BEGIN IMMEDIATE so that waiting for
+ * another writer happens at its first statement, under the busy timeout, never half-way.
+ *
+ * Storage conventions beyond store.h:
+ *   - unsigned 64-bit quantities (seed, guest_ns, prev_ns, value_ns) are stored as the signed
+ *     64-bit integer with the same bits: values above 2^63 - 1 (a seed, in practice) read back
+ *     negative and come back exact through a cast to uint64_t;
+ *   - "none" is NULL: prev_vcpu, a VM-wide event's vcpu, an unknown CPU (-1 in record.h), and an
+ *     arm's series_interval_ns / *_dropped when nothing was recorded for it;
+ *   - an expectation's violation row has arm, times and CPUs NULL (it is about the whole run).
+ *
+ * Errors name the database and the problem in words a user can act on ("locked", "read-only",
+ * "the disk is full", "not an SQLite database"), then SQLite's own message and code.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "registry.h"
+#include "store.h"
+
+/* The prepared statements a store keeps for its whole life (bound per row, reset after). */
+enum store_stmt {
+	ST_INS_RUN,
+	ST_INS_ARM,
+	ST_INS_METRIC,
+	ST_INS_SERIES,
+	ST_INS_VIOL,
+	ST_INS_TL,
+	ST_INS_EXPECT,
+	ST_FINISH_RUN,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_INS_RUN] = "INSERT INTO runs (run_id, scenario, path, scenario_text, scenario_hash, seed, "
+		       "overrides, version, plugin_hashes, host, started_at, status, duration_ns) "
+		       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)",
+	[ST_INS_ARM] = "INSERT INTO arms (run_id, arm, ord, policy, page, reader, options, "
+		       "host_tsc_stable, host_clocksource, host_tsc_khz, series_interval_ns, "
+		       "violations_dropped, timeline_dropped) "
+		       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[ST_INS_METRIC] = "INSERT INTO metrics (run_id, arm, metric, value, unit) "
+			  "VALUES (?, ?, ?, ?, ?)",
+	[ST_INS_SERIES] = "INSERT INTO series (run_id, arm, vcpu, t_ns, guest_ns, error_ns) "
+			  "VALUES (?, ?, ?, ?, ?, ?)",
+	[ST_INS_VIOL] = "INSERT INTO violations (run_id, arm, kind, t_ns, vcpu, pcpu, prev_vcpu, "
+			"prev_ns, value_ns, delta_ns, context) "
+			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[ST_INS_TL] = "INSERT INTO timeline (run_id, arm, kind, t_ns, length_ns, vcpu, from_cpu, "
+		      "to_cpu) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	[ST_INS_EXPECT] = "INSERT INTO expectations (run_id, ord, text, held, lhs, rhs) "
+			  "VALUES (?, ?, ?, ?, ?, ?)",
+	[ST_FINISH_RUN] = "UPDATE runs SET status = 'complete', finished_at = ?, "
+			  "expectations_failed = ? WHERE run_id = ? AND status = 'running'",
+};
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	int busy_ms;                  /* the busy timeout in force */
+	sqlite3_stmt *st[ST_COUNT];
+};
+
+/* A failure that is ours, not SQLite's: err already says what. */
+#define STORE_RC_OWN (-1)
+
+/*
+ * Schema migrations. Entry i brings a database from user_version i to i + 1; version 0 is an
+ * empty database, so entry 0 creates everything. Schema version 2 is one more entry here (and
+ * STORE_SCHEMA_VERSION = 2 in store.h). The generated view metrics_wide is not in these: it
+ * follows metric_info and the registry and is rebuilt at open whenever its text changed.
+ */
+static const char schema_v1[] =
+	"CREATE TABLE runs ("
+	" run_id TEXT PRIMARY KEY,"
+	" scenario TEXT,"
+	" path TEXT,"
+	" scenario_text TEXT,"
+	" scenario_hash TEXT,"
+	" seed INTEGER,"
+	" overrides TEXT,"
+	" version TEXT,"
+	" plugin_hashes TEXT,"
+	" host TEXT,"
+	" started_at TEXT NOT NULL,"
+	" finished_at TEXT,"
+	" status TEXT NOT NULL CHECK (status IN ('running', 'complete')),"
+	" duration_ns INTEGER,"
+	" expectations_failed INTEGER);\n"
+	"CREATE INDEX runs_by_scenario ON runs (scenario, status, started_at);\n"
+	"CREATE TABLE arms ("
+	" run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,"
+	" arm TEXT NOT NULL,"
+	" ord INTEGER NOT NULL,"
+	" policy TEXT,"
+	" page TEXT,"
+	" reader TEXT,"
+	" options TEXT,"
+	" host_tsc_stable INTEGER,"
+	" host_clocksource TEXT,"
+	" host_tsc_khz INTEGER,"
+	" series_interval_ns INTEGER,"
+	" violations_dropped INTEGER,"
+	" timeline_dropped INTEGER,"
+	" PRIMARY KEY (run_id, arm));\n"
+	/* value has no declared type (no affinity): integers stay INTEGER and drift stays REAL. */
+	"CREATE TABLE metrics ("
+	" run_id TEXT NOT NULL,"
+	" arm TEXT NOT NULL,"
+	" metric TEXT NOT NULL,"
+	" value,"
+	" unit TEXT NOT NULL,"
+	" PRIMARY KEY (run_id, arm, metric),"
+	" FOREIGN KEY (run_id, arm) REFERENCES arms (run_id, arm) ON DELETE CASCADE);\n"
+	"CREATE TABLE series ("
+	" run_id TEXT NOT NULL,"
+	" arm TEXT NOT NULL,"
+	" vcpu INTEGER NOT NULL,"
+	" t_ns INTEGER NOT NULL,"
+	" guest_ns INTEGER NOT NULL,"
+	" error_ns INTEGER NOT NULL,"
+	" FOREIGN KEY (run_id, arm) REFERENCES arms (run_id, arm) ON DELETE CASCADE);\n"
+	"CREATE INDEX series_by_arm ON series (run_id, arm, vcpu, t_ns);\n"
+	"CREATE TABLE violations ("
+	" run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,"
+	" arm TEXT,"
+	" kind TEXT NOT NULL CHECK (kind IN ('warp', 'backstep', 'expectation')),"
+	" t_ns INTEGER,"
+	" vcpu INTEGER,"
+	" pcpu INTEGER,"
+	" prev_vcpu INTEGER,"
+	" prev_ns INTEGER,"
+	" value_ns INTEGER,"
+	" delta_ns INTEGER,"
+	" context TEXT,"
+	" FOREIGN KEY (run_id, arm) REFERENCES arms (run_id, arm) ON DELETE CASCADE);\n"
+	"CREATE INDEX violations_by_arm ON violations (run_id, arm, t_ns);\n"
+	"CREATE TABLE timeline ("
+	" run_id TEXT NOT NULL,"
+	" arm TEXT NOT NULL,"
+	" kind TEXT NOT NULL CHECK (kind IN ('migration', 'stall', 'io-exit', 'preempt', 'pause')),"
+	" t_ns INTEGER NOT NULL,"
+	" length_ns INTEGER,"
+	" vcpu INTEGER,"
+	" from_cpu INTEGER,"
+	" to_cpu INTEGER,"
+	" FOREIGN KEY (run_id, arm) REFERENCES arms (run_id, arm) ON DELETE CASCADE);\n"
+	"CREATE INDEX timeline_by_arm ON timeline (run_id, arm, t_ns);\n"
+	"CREATE TABLE expectations ("
+	" run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,"
+	" ord INTEGER NOT NULL,"
+	" text TEXT NOT NULL,"
+	" held INTEGER NOT NULL,"
+	" lhs REAL,"
+	" rhs REAL,"
+	" PRIMARY KEY (run_id, ord));\n"
+	/* The latest complete run of each scenario: by started_at, then by insertion order. */
+	"CREATE VIEW latest_runs AS SELECT r.* FROM runs AS r"
+	" WHERE r.status = 'complete' AND NOT EXISTS (SELECT 1 FROM runs AS o"
+	" WHERE o.status = 'complete' AND o.scenario IS r.scenario"
+	" AND (o.started_at > r.started_at"
+	" OR (o.started_at = r.started_at AND o.rowid > r.rowid)));\n"
+	/* Per run and metric, "arm=value" for every arm in arm order, separated by one space. The
+	 * ORDERed subquery of an aggregate is never flattened, so group_concat sees arm order. */
+	"CREATE VIEW arms_side_by_side AS SELECT run_id, metric, unit,"
+	" group_concat(arm || '=' || value, ' ') AS arms"
+	" FROM (SELECT m.run_id AS run_id, m.metric AS metric, m.unit AS unit, m.arm AS arm,"
+	" m.value AS value FROM metrics AS m JOIN arms AS a ON a.run_id = m.run_id AND a.arm = m.arm"
+	" ORDER BY m.run_id, m.metric, a.ord)"
+	" GROUP BY run_id, metric;\n"
+	"CREATE VIEW incomplete_runs AS SELECT * FROM runs WHERE status = 'running';\n";
+
+static const char *const migrations[] = {
+	schema_v1, /* 0 -> 1: create everything */
+};
+
+_Static_assert(VT_ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
+	       "one migration per schema version");
+
+/* ---- small helpers ---------------------------------------------------------------------- */
+
+/* A growable string (the options text, the generated view). */
+struct strbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_printf(struct strbuf *b, const char *fmt, ...) VT_PRINTF(2, 3);
+
+static void sb_printf(struct strbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->oom = true;
+		return;
+	}
+	if (!b->p || b->len + (size_t)n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		char *q;
+
+		while (cap < b->len + (size_t)n + 1)
+			cap *= 2;
+		q = realloc(b->p, cap);
+		if (!q) {
+			b->oom = true;
+			return;
+		}
+		b->p = q;
+		b->cap = cap;
+		va_start(ap, fmt);
+		vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t)n;
+}
+
+/* The text of b ("" when nothing was appended). */
+static const char *sb_str(const struct strbuf *b)
+{
+	return b->p ? b->p : "";
+}
+
+/* FNV-1a 64 of a NUL-terminated text. */
+static uint64_t fnv1a64(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* 16 bytes from the OS's random source as 32 lowercase hex digits. Returns 0 or an errno. */
+static int random_id(char out[33])
+{
+	unsigned char b[16];
+	size_t got = 0;
+
+	while (got < sizeof(b)) {
+		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got < sizeof(b)) {
+		/* A kernel without getrandom(2): the device. */
+		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			return errno;
+		got = 0;
+		while (got < sizeof(b)) {
+			ssize_t n = read(fd, b + got, sizeof(b) - got);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				int e = n < 0 ? errno : EIO;
+
+				close(fd);
+				return e;
+			}
+			got += (size_t)n;
+		}
+		close(fd);
+	}
+	for (size_t i = 0; i < sizeof(b); i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	return 0;
+}
+
+/* The current UTC time as ISO 8601 with milliseconds: "2025-12-24T10:11:12.345Z". */
+static void utc_now(char out[32])
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(out, 24, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + strlen(out), 8, ".%03dZ", (int)(ts.tv_nsec / 1000000));
+}
+
+static const char *cs_name(enum host_clocksource cs)
+{
+	switch (cs) {
+	case CS_TSC:
+		return "tsc";
+	case CS_HPET:
+		return "hpet";
+	case CS_ACPI_PM:
+		return "acpi_pm";
+	default:
+		return "auto";
+	}
+}
+
+/* The busy timeout: STORE_BUSY_TIMEOUT_MS, or VTSIM_DB_BUSY_MS (milliseconds) for tests. */
+static int busy_timeout_ms(void)
+{
+	const char *e = getenv("VTSIM_DB_BUSY_MS");
+	char *end;
+	long v;
+
+	if (!e || !*e)
+		return STORE_BUSY_TIMEOUT_MS;
+	errno = 0;
+	v = strtol(e, &end, 10);
+	if (errno || *end || v < 0 || v > INT_MAX)
+		return STORE_BUSY_TIMEOUT_MS;
+	return (int)v;
+}
+
+/* ---- error messages --------------------------------------------------------------------- */
+
+/*
+ * "PATH: WHAT failed: PROBLEM (SQLite: MESSAGE; code N[; errno E: TEXT])". PROBLEM is our words
+ * for the primary result code, the rest is what SQLite said, for a bug report.
+ */
+static void db_error(const struct store *s, const char *path, const char *what, int rc, char *err,
+		     size_t errlen)
+{
+	sqlite3 *db = s ? s->db : NULL;
+	const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+	int sys = db ? sqlite3_system_errno(db) : 0;
+	char problem[160], sysbuf[96] = "";
+
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		snprintf(problem, sizeof(problem),
+			 "the database is locked by another process; gave up after %d ms",
+			 s ? s->busy_ms : 0);
+		break;
+	case SQLITE_READONLY:
+		snprintf(problem, sizeof(problem), "the database is read-only");
+		break;
+	case SQLITE_FULL:
+		snprintf(problem, sizeof(problem), "the disk is full");
+		break;
+	case SQLITE_IOERR:
+		snprintf(problem, sizeof(problem), "I/O error");
+		break;
+	case SQLITE_NOTADB:
+		snprintf(problem, sizeof(problem), "not an SQLite database");
+		break;
+	case SQLITE_CORRUPT:
+		snprintf(problem, sizeof(problem), "the database is corrupt");
+		break;
+	case SQLITE_CANTOPEN:
+		snprintf(problem, sizeof(problem), "cannot open the file");
+		break;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		snprintf(problem, sizeof(problem), "permission denied");
+		break;
+	case SQLITE_NOMEM:
+		snprintf(problem, sizeof(problem), "out of memory");
+		break;
+	default:
+		snprintf(problem, sizeof(problem), "%s", sqlite3_errstr(rc));
+		break;
+	}
+	/* The OS error is meaningful only when the VFS just failed a system call. */
+	if (sys > 0 && ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN ||
+			(rc & 0xff) == SQLITE_FULL))
+		snprintf(sysbuf, sizeof(sysbuf), "; errno %d: %s", sys, strerror(sys));
+	snprintf(err, errlen, "%s: %s failed: %s (SQLite: %s; code %d%s)", path, what, problem, msg,
+		 rc, sysbuf);
+}
+
+/* ---- statement helpers ------------------------------------------------------------------ */
+
+/* Binds parameters 1, 2, ... in order; the first failure sticks. */
+struct binder {
+	sqlite3_stmt *st;
+	int idx;
+	int rc;
+};
+
+static struct binder bind_start(sqlite3_stmt *st)
+{
+	struct binder b = { st, 0, SQLITE_OK };
+
+	return b;
+}
+
+static void b_text(struct binder *b, const char *v)
+{
+	int rc = v ? sqlite3_bind_text(b->st, ++b->idx, v, -1, SQLITE_STATIC)
+		   : sqlite3_bind_null(b->st, ++b->idx);
+
+	if (b->rc == SQLITE_OK)
+		b->rc = rc;
+}
+
+static void b_int(struct binder *b, int64_t v)
+{
+	int rc = sqlite3_bind_int64(b->st, ++b->idx, v);
+
+	if (b->rc == SQLITE_OK)
+		b->rc = rc;
+}
+
+/* Unsigned 64-bit: the same bits as a signed integer (see the top of the file). */
+static void b_u64(struct binder *b, uint64_t v)
+{
+	b_int(b, (int64_t)v);
+}
+
+static void b_real(struct binder *b, double v)
+{
+	int rc = sqlite3_bind_double(b->st, ++b->idx, v);
+
+	if (b->rc == SQLITE_OK)
+		b->rc = rc;
+}
+
+static void b_null(struct binder *b)
+{
+	int rc = sqlite3_bind_null(b->st, ++b->idx);
+
+	if (b->rc == SQLITE_OK)
+		b->rc = rc;
+}
+
+/* A non-negative id, or NULL for "none" (-1). */
+static void b_id(struct binder *b, int64_t v)
+{
+	if (v < 0)
+		b_null(b);
+	else
+		b_int(b, v);
+}
+
+/* Steps a bound INSERT/UPDATE to completion. Returns SQLITE_OK or the error (statement not yet
+ * reset, so that sqlite3_errmsg still describes it). */
+static int bind_exec(struct binder *b)
+{
+	int rc;
+
+	if (b->rc != SQLITE_OK)
+		return b->rc;
+	rc = sqlite3_step(b->st);
+	if (rc != SQLITE_DONE)
+		return rc;
+	sqlite3_reset(b->st);
+	return SQLITE_OK;
+}
+
+static void reset_all(struct store *s)
+{
+	for (int i = 0; i < ST_COUNT; i++)
+		if (s->st[i]) {
+			sqlite3_reset(s->st[i]);
+			sqlite3_clear_bindings(s->st[i]);
+		}
+}
+
+/* Ends a failed transaction: nothing of it stays. SQLite rolls back by itself after some errors
+ * (SQLITE_FULL, SQLITE_IOERR ...); then there is nothing left to roll back. */
+static void rollback(struct store *s)
+{
+	reset_all(s);
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* One integer from a query such as "PRAGMA user_version". */
+static int query_int(sqlite3 *db, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		*out = 0;
+		rc = SQLITE_OK;
+	}
+	/* Finalizing keeps a failed step's message in the connection for db_error(). */
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---- schema ----------------------------------------------------------------------------- */
+
+/*
+ * CREATE VIEW metrics_wide: one row per (run_id, arm), one column per metric in metric_info
+ * order, then one per layer fact any registered page provider reports, in registry order
+ * (masterclock, masterclock_ever, page_updates, tsc_page_valid today).
+ */
+static void metrics_wide_sql(struct strbuf *b)
+{
+	const char *seen[64];
+	unsigned nseen = 0;
+
+	sb_printf(b, "CREATE VIEW metrics_wide AS SELECT a.run_id AS run_id, a.arm AS arm");
+	for (int m = 0; m < M_COUNT; m++)
+		sb_printf(b, ", max(CASE WHEN m.metric = '%s' AND m.unit <> 'fact' THEN m.value END)"
+			     " AS \"%s\"", metric_info[m].name, metric_info[m].name);
+	for (unsigned p = 0; vt_pages[p]; p++) {
+		const struct layer_fact *f = vt_pages[p]->facts;
+
+		for (; f && f->name; f++) {
+			bool dup = false;
+
+			for (unsigned i = 0; i < nseen; i++)
+				dup |= strcmp(seen[i], f->name) == 0;
+			if (dup || nseen == VT_ARRAY_SIZE(seen))
+				continue;
+			seen[nseen++] = f->name;
+			sb_printf(b, ", max(CASE WHEN m.metric = '%s' AND m.unit = 'fact'"
+				     " THEN m.value END) AS \"%s\"", f->name, f->name);
+		}
+	}
+	sb_printf(b, " FROM arms AS a LEFT JOIN metrics AS m ON m.run_id = a.run_id"
+		     " AND m.arm = a.arm GROUP BY a.run_id, a.arm");
+}
+
+/* Whether the stored metrics_wide is exactly `want`. */
+static int view_current(sqlite3 *db, const char *want, bool *current)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_master WHERE type = 'view'"
+				    " AND name = 'metrics_wide'", -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	*current = false;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *have = sqlite3_column_text(st, 0);
+
+		*current = have && strcmp((const char *)have, want) == 0;
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Brings the schema to STORE_SCHEMA_VERSION: nothing to do when it is current (the common case,
+ * no write and so no lock), else one IMMEDIATE transaction that re-reads the version (another
+ * process may have migrated meanwhile), runs the missing steps, rebuilds metrics_wide and sets
+ * user_version.
+ */
+static int schema_update(struct store *s, char *err, size_t errlen)
+{
+	struct strbuf view = { 0 };
+	char what[96] = "reading the schema version";
+	int64_t ver = 0;
+	bool current = false;
+	int rc;
+
+	metrics_wide_sql(&view);
+	if (view.oom) {
+		snprintf(err, errlen, "%s: out of memory", s->path);
+		rc = STORE_RC_OWN;
+		goto out;
+	}
+	rc = query_int(s->db, "PRAGMA user_version", &ver);
+	if (rc == SQLITE_OK && ver == STORE_SCHEMA_VERSION)
+		rc = view_current(s->db, view.p, &current);
+	if (rc != SQLITE_OK || (ver == STORE_SCHEMA_VERSION && current))
+		goto out;
+
+	snprintf(what, sizeof(what), "updating the schema");
+	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = query_int(s->db, "PRAGMA user_version", &ver);
+	if (rc != SQLITE_OK)
+		goto out;
+	if (ver > STORE_SCHEMA_VERSION || ver < 0)
+		goto out;
+	if (ver == 0)
+		snprintf(what, sizeof(what), "creating the schema");
+	else if (ver < STORE_SCHEMA_VERSION)
+		snprintf(what, sizeof(what), "migrating the schema from version %lld to %d",
+			 (long long)ver, STORE_SCHEMA_VERSION);
+	else
+		snprintf(what, sizeof(what), "rebuilding the view metrics_wide");
+	/* The generated view goes first, so that no migration trips over it, and comes back last. */
+	rc = sqlite3_exec(s->db, "DROP VIEW IF EXISTS metrics_wide", NULL, NULL, NULL);
+	for (int64_t v = ver; rc == SQLITE_OK && v < STORE_SCHEMA_VERSION; v++)
+		rc = sqlite3_exec(s->db, migrations[v], NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, view.p, NULL, NULL, NULL);
+	if (rc == SQLITE_OK) {
+		char sql[48];
+
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+		rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+out:
+	if (rc == SQLITE_OK && ver > STORE_SCHEMA_VERSION) {
+		snprintf(err, errlen,
+			 "%s: the database has schema version %lld, newer than this vtsim's %d: use a "
+			 "newer vtsim or another database", s->path, (long long)ver,
+			 STORE_SCHEMA_VERSION);
+		rc = STORE_RC_OWN;
+	} else if (rc == SQLITE_OK && ver < 0) {
+		snprintf(err, errlen, "%s: the database has an invalid schema version %lld", s->path,
+			 (long long)ver);
+		rc = STORE_RC_OWN;
+	} else if (rc != SQLITE_OK && rc != STORE_RC_OWN) {
+		db_error(s, s->path, what, rc, err, errlen);
+	}
+	if (rc != SQLITE_OK && !sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	free(view.p);
+	return rc;
+}
+
+/* ---- open / close ----------------------------------------------------------------------- */
+
+int store_open(struct store **out, const char *path, char *err, size_t errlen)
+{
+	struct store *s;
+	const char *what = "opening";
+	int rc;
+
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (s)
+		s->path = strdup(path);
+	if (!s || !s->path) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		free(s);
+		return VT_EIO;
+	}
+	s->busy_ms = busy_timeout_ms();
+
+	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	sqlite3_extended_result_codes(s->db, 1);
+	rc = sqlite3_busy_timeout(s->db, s->busy_ms);
+	/* The first read of the header: a file that is not a database fails here. */
+	if (rc == SQLITE_OK) {
+		int64_t sv;
+
+		what = "reading the database";
+		rc = query_int(s->db, "PRAGMA schema_version", &sv);
+	}
+	if (rc == SQLITE_OK) {
+		what = "setting the journal mode to WAL";
+		rc = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+	}
+	if (rc == SQLITE_OK) {
+		what = "enabling foreign keys";
+		rc = sqlite3_exec(s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	}
+	if (rc != SQLITE_OK)
+		goto fail;
+
+	rc = schema_update(s, err, errlen);
+	if (rc != SQLITE_OK)
+		goto failed;
+
+	what = "preparing statements";
+	for (int i = 0; i < ST_COUNT; i++) {
+		rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
+					NULL);
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	*out = s;
+	return VT_OK;
+
+fail:
+	if (s->db)
+		db_error(s, path, what, rc, err, errlen);
+	else
+		snprintf(err, errlen, "%s: %s failed: out of memory", path, what);
+failed:
+	store_close(s);
+	return VT_EIO;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	/* Every statement is finalized, so this closes (and checkpoints the WAL when last). */
+	sqlite3_close(s->db);
+	free(s->path);
+	free(s);
+}
+
+/* ---- the run row ------------------------------------------------------------------------ */
+
+int store_begin_run(struct store *s, const struct run_info *ri, char run_id[33], char *err,
+		    size_t errlen)
+{
+	char hash[17], started[32], host[256];
+	const char *what = "writing the run row";
+	struct binder b;
+	int rc, e;
+
+	e = random_id(run_id);
+	if (e) {
+		snprintf(err, errlen, "%s: no run id: cannot read the OS random source: %s", s->path,
+			 strerror(e));
+		return VT_EIO;
+	}
+	snprintf(hash, sizeof(hash), "%016llx",
+		 (unsigned long long)fnv1a64(ri->scenario_text ? ri->scenario_text : ""));
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	utc_now(started);
+
+	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	b = bind_start(s->st[ST_INS_RUN]);
+	b_text(&b, run_id);
+	b_text(&b, ri->scenario);
+	b_text(&b, ri->path);
+	b_text(&b, ri->scenario_text);
+	b_text(&b, hash);
+	b_u64(&b, ri->seed);
+	b_text(&b, ri->overrides ? ri->overrides : "");
+	b_text(&b, VTSIM_VERSION);
+	b_text(&b, ri->plugin_hashes ? ri->plugin_hashes : "");
+	b_text(&b, host);
+	b_text(&b, started);
+	b_u64(&b, ri->duration_ns);
+	rc = bind_exec(&b);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	sqlite3_clear_bindings(s->st[ST_INS_RUN]);
+	return VT_OK;
+
+fail:
+	db_error(s, s->path, what, rc, err, errlen);
+	rollback(s);
+	return VT_EIO;
+}
+
+/* ---- the results ------------------------------------------------------------------------ */
+
+/* The name of choice `idx` of an enum option's "a|b|c", into buf. False when out of range. */
+static bool choice_name(const char *choices, int64_t idx, char *buf, size_t len)
+{
+	const char *p = choices;
+
+	for (int64_t i = 0; p && i < idx; i++) {
+		p = strchr(p, '|');
+		if (p)
+			p++;
+	}
+	if (!p || idx < 0)
+		return false;
+	snprintf(buf, len, "%.*s", (int)strcspn(p, "|"), p);
+	return true;
+}
+
+/* One "prefix.name=value\n" line per option of a layer, in its table order. */
+static void render_options(struct strbuf *b, const char *prefix, const struct opt_set *os)
+{
+	for (unsigned i = 0; os && i < os->n; i++) {
+		const struct opt_val *v = &os->v[i];
+		char buf[64];
+
+		switch (v->desc->type) {
+		case OPT_ENUM:
+			if (!choice_name(v->desc->choices, v->value, buf, sizeof(buf)))
+				snprintf(buf, sizeof(buf), "%lld", (long long)v->value);
+			break;
+		case OPT_BOOL:
+			snprintf(buf, sizeof(buf), "%s", v->value ? "yes" : "no");
+			break;
+		case OPT_PPM: {
+			/* ppb -> ppm exactly: the integer part, then up to 3 decimals, trailing zeros
+			 * dropped ("-31.5", "2", "0.001"). */
+			uint64_t a = v->value < 0 ? 0 - (uint64_t)v->value : (uint64_t)v->value;
+			unsigned frac = (unsigned)(a % 1000);
+			int w = 3;
+
+			while (frac && frac % 10 == 0) {
+				frac /= 10;
+				w--;
+			}
+			if (frac)
+				snprintf(buf, sizeof(buf), "%s%llu.%0*u", v->value < 0 ? "-" : "",
+					 (unsigned long long)(a / 1000), w, frac);
+			else
+				snprintf(buf, sizeof(buf), "%s%llu", v->value < 0 ? "-" : "",
+					 (unsigned long long)(a / 1000));
+			break;
+		}
+		default:
+			snprintf(buf, sizeof(buf), "%lld", (long long)v->value);
+			break;
+		}
+		sb_printf(b, "%s.%s=%s\n", prefix, v->desc->name, buf);
+	}
+}
+
+/* The context text of a violation: "lock chain after vCPU 2", "vCPU 3 on CPU 1". */
+static void violation_context(const struct violation *v, char *buf, size_t len)
+{
+	if (v->kind == VIOL_BACKSTEP)
+		snprintf(buf, len, "vCPU %u on CPU %u", v->vcpu, v->pcpu);
+	else if (v->prev_vcpu >= 0)
+		snprintf(buf, len, "%s chain after vCPU %d", v->chain ? v->chain : "serialized",
+			 v->prev_vcpu);
+	else
+		snprintf(buf, len, "%s chain", v->chain ? v->chain : "serialized");
+}
+
+/* One arm: its row, metrics and facts, series, violations, timeline. */
+static int put_arm(struct store *s, const char *run_id, unsigned ord, const struct arm_result *a,
+		   const struct recording *rec, char *err, size_t errlen)
+{
+	const struct arm_cfg *arm = a->arm;
+	const char *name = arm->name;
+	struct strbuf opts = { 0 };
+	struct binder b;
+	int rc;
+
+	render_options(&opts, "policy", &arm->policy_opts);
+	render_options(&opts, "page", &arm->page_opts);
+	render_options(&opts, "reader", &arm->reader_opts);
+	if (opts.oom) {
+		snprintf(err, errlen, "%s: writing the results of run %s failed: out of memory",
+			 s->path, run_id);
+		free(opts.p);
+		return STORE_RC_OWN;
+	}
+	b = bind_start(s->st[ST_INS_ARM]);
+	b_text(&b, run_id);
+	b_text(&b, name);
+	b_int(&b, ord);
+	b_text(&b, arm->policy ? arm->policy->name : NULL);
+	b_text(&b, arm->page ? arm->page->name : NULL);
+	b_text(&b, arm->reader_name ? arm->reader_name : arm->reader ? arm->reader->name : NULL);
+	b_text(&b, sb_str(&opts));
+	b_int(&b, a->host.tsc_stable);
+	b_text(&b, cs_name(a->host.cs));
+	b_int(&b, a->host.tsc_khz);
+	if (rec) {
+		b_u64(&b, rec->series_interval);
+		b_u64(&b, rec->viol_dropped);
+		b_u64(&b, rec->tl_dropped);
+	} else {
+		b_null(&b);
+		b_null(&b);
+		b_null(&b);
+	}
+	rc = bind_exec(&b);
+	free(opts.p);
+	if (rc != SQLITE_OK)
+		return rc;
+
+	for (int m = 0; m < M_COUNT && rc == SQLITE_OK; m++) {
+		const struct metric_info *mi = &metric_info[m];
+
+		b = bind_start(s->st[ST_INS_METRIC]);
+		b_text(&b, run_id);
+		b_text(&b, name);
+		b_text(&b, mi->name);
+		if (mi->scale == 0) {
+			b_int(&b, a->m[m]);
+		} else {
+			double div = 1;
+
+			for (int k = 0; k < mi->scale; k++)
+				div *= 10;
+			/* One correctly rounded division: the nearest double to the decimal. */
+			b_real(&b, (double)a->m[m] / div);
+		}
+		b_text(&b, mi->unit ? mi->unit : "");
+		rc = bind_exec(&b);
+	}
+	for (unsigned f = 0; f < a->nfacts && rc == SQLITE_OK; f++) {
+		b = bind_start(s->st[ST_INS_METRIC]);
+		b_text(&b, run_id);
+		b_text(&b, name);
+		b_text(&b, a->fact[f].name);
+		b_int(&b, a->fact_value[f]);
+		b_text(&b, "fact");
+		rc = bind_exec(&b);
+	}
+	if (!rec)
+		return rc;
+
+	for (uint32_t i = 0; i < rec->nseries && rc == SQLITE_OK; i++) {
+		const struct series_row *r = &rec->series[i];
+
+		b = bind_start(s->st[ST_INS_SERIES]);
+		b_text(&b, run_id);
+		b_text(&b, name);
+		b_int(&b, r->vcpu);
+		b_u64(&b, r->t_ns);
+		b_u64(&b, r->guest_ns);
+		b_int(&b, r->error_ns);
+		rc = bind_exec(&b);
+	}
+	for (uint32_t i = 0; i < rec->nviol && rc == SQLITE_OK; i++) {
+		const struct violation *v = &rec->viol[i];
+		char ctx[96];
+
+		violation_context(v, ctx, sizeof(ctx));
+		b = bind_start(s->st[ST_INS_VIOL]);
+		b_text(&b, run_id);
+		b_text(&b, name);
+		b_text(&b, v->kind == VIOL_BACKSTEP ? "backstep" : "warp");
+		b_u64(&b, v->t_ns);
+		b_int(&b, v->vcpu);
+		b_int(&b, v->pcpu);
+		b_id(&b, v->prev_vcpu);
+		b_u64(&b, v->prev_ns);
+		b_u64(&b, v->value_ns);
+		/* Modulo 2^64, as a signed step: exact while |value - prev| < 2^63. */
+		b_int(&b, (int64_t)(v->value_ns - v->prev_ns));
+		b_text(&b, ctx);
+		rc = bind_exec(&b);
+	}
+	for (uint32_t i = 0; i < rec->ntl && rc == SQLITE_OK; i++) {
+		const struct timeline_event *e = &rec->tl[i];
+
+		b = bind_start(s->st[ST_INS_TL]);
+		b_text(&b, run_id);
+		b_text(&b, name);
+		b_text(&b, timeline_kind_name(e->kind));
+		b_u64(&b, e->t_ns);
+		b_u64(&b, e->length_ns);
+		b_id(&b, e->vcpu);
+		b_id(&b, e->from_cpu);
+		b_id(&b, e->to_cpu);
+		rc = bind_exec(&b);
+	}
+	return rc;
+}
+
+/* The expectations' verdicts; a failed one is also an 'expectation' violation. */
+static int put_expectations(struct store *s, const char *run_id, const struct results *r)
+{
+	int rc = SQLITE_OK;
+
+	for (unsigned i = 0; i < r->nexpect && rc == SQLITE_OK; i++) {
+		const struct expect_result *x = &r->expect[i];
+		const char *text = x->e && x->e->text ? x->e->text : "";
+		struct binder b = bind_start(s->st[ST_INS_EXPECT]);
+
+		b_text(&b, run_id);
+		b_int(&b, i);
+		b_text(&b, text);
+		b_int(&b, x->held);
+		/* NaN binds as NULL (an undefined operand). */
+		b_real(&b, x->lhs);
+		b_real(&b, x->rhs);
+		rc = bind_exec(&b);
+		if (rc != SQLITE_OK || x->held)
+			continue;
+		b = bind_start(s->st[ST_INS_VIOL]);
+		b_text(&b, run_id);
+		b_null(&b);            /* arm */
+		b_text(&b, "expectation");
+		for (int k = 0; k < 7; k++)
+			b_null(&b);    /* t_ns, vcpu, pcpu, prev_vcpu, prev_ns, value_ns, delta_ns */
+		b_text(&b, text);
+		rc = bind_exec(&b);
+	}
+	return rc;
+}
+
+int store_finish_run(struct store *s, const char *run_id, const struct results *r,
+		     const struct recording *const *recs, char *err, size_t errlen)
+{
+	char what[96], finished[32];
+	struct binder b;
+	int rc;
+
+	snprintf(what, sizeof(what), "writing the results of run %s", run_id);
+	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	for (unsigned i = 0; i < r->narms && rc == SQLITE_OK; i++)
+		rc = put_arm(s, run_id, i, &r->arms[i], recs ? recs[i] : NULL, err, errlen);
+	if (rc == SQLITE_OK)
+		rc = put_expectations(s, run_id, r);
+	if (rc == SQLITE_OK) {
+		utc_now(finished);
+		b = bind_start(s->st[ST_FINISH_RUN]);
+		b_text(&b, finished);
+		b_int(&b, r->failed);
+		b_text(&b, run_id);
+		rc = bind_exec(&b);
+		if (rc == SQLITE_OK && sqlite3_changes(s->db) != 1) {
+			snprintf(err, errlen, "%s: %s failed: no run %s in status 'running'", s->path,
+				 what, run_id);
+			rc = STORE_RC_OWN;
+		}
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		return VT_OK;
+	if (rc != STORE_RC_OWN)
+		db_error(s, s->path, what, rc, err, errlen);
+	rollback(s);
+	return VT_EIO;
+}
