@@ -45,7 +45,7 @@ TEST_SRC = $(wildcard tests/check_*.c)
 TEST_OBJ = $(TEST_SRC:%.c=$(BUILD)/%.o)
 SUITES   = $(filter-out main,$(patsubst tests/check_%.c,%,$(TEST_SRC)))
 
-.PHONY: all run check check-unit check-cli check-scenarios check-determinism check-fuzz check-long \
+.PHONY: ziggurat-tables gate baseline all run check check-unit check-cli check-scenarios check-determinism check-fuzz check-long \
         bench asan fuzz clean
 .DEFAULT_GOAL := all
 
@@ -79,12 +79,15 @@ $(BUILD)/tests/%.o: tests/%.c
 $(BUILD)/check_vtsim: $(TEST_OBJ) $(BUILD)/libvtsim.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -rdynamic -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
-# Build, then simulate the main scenario.
+# Build, then simulate the main scenario and write its report (reports/out/).
 run: $(BIN)
 	$(BIN) scenarios/heavy-load.scn
+	$(BIN) report --scenario heavy-load
 
-# Every test: unit suites, the same under ASan+UBSan, scenarios, determinism, short fuzz.
-check: check-unit check-cli asan check-scenarios check-determinism check-fuzz
+# Every test: unit suites, the same under ASan+UBSan, scenarios, determinism, short fuzz, and
+# the readers' native build (the benchmark baseline must keep compiling).
+check: check-unit check-cli asan check-scenarios gate check-determinism check-fuzz \
+	$(BUILD)/native-bench
 
 # The Check unit suites (CK_RUN_SUITE=name runs one).
 check-unit: $(BUILD)/check_vtsim $(BIN)
@@ -95,9 +98,18 @@ check-cli: $(BIN)
 	tests/cli.sh $(BIN)
 	tests/calc.sh $(BIN)
 
-# Every scenario's expectations (exit 0 from bin/sim).
+# Every scenario's expectations (exit 0 from bin/sim), results stored in build/scenarios.db.
 check-scenarios: $(BIN)
 	tests/run-scenarios.sh $(BIN)
+
+# The regression gate: every scenario's expectations, and every metric against the committed
+# baseline (scenarios/baseline.tsv); prints what changed.
+gate: $(BIN)
+	tests/gate.sh $(BIN)
+
+# Rewrite the baseline on purpose (review the diff before committing it).
+baseline: $(BIN)
+	tests/gate.sh $(BIN) scenarios/baseline.tsv --update
 
 # The same scenarios built with gcc and with clang must print bit-identical results.
 check-determinism: $(BIN)
@@ -122,9 +134,23 @@ asan:
 fuzz:
 	tests/fuzz.sh $${FUZZ_SECONDS:-60}
 
-# Benchmarks: simulated events/s and guest reads/s, RSS growth with duration.
-bench: $(BIN)
-	bench/run.sh $(BIN)
+# Benchmarks: simulated events/s and guest reads/s, RSS growth with duration, and the native
+# cost of the same reader sources built against the native environment.
+bench: $(BIN) $(BUILD)/native-bench
+	bench/run.sh $(BIN) $(BUILD)/native-bench
+
+# The reader sources built with -DVT_ENV_NATIVE (real rdtsc, fences, page).
+NATIVE_SRC = bench/native.c $(wildcard models/guest/*.c) sim/opts.c
+$(BUILD)/native-bench: $(NATIVE_SRC) $(wildcard models/guest/*.h models/abi/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(STD) $(WARN) $(WERROR) -O2 -DVT_ENV_NATIVE -Isim -Imodels -o $@ $(NATIVE_SRC)
+
+# Regenerate sim/ziggurat.h (the exponential sampler's tables) from det_exp/det_log.
+ziggurat-tables:
+	@mkdir -p build/gen
+	$(CC) $(STD) -O1 $(FP) -DVT_ZIGGURAT_GEN -Isim -o build/gen/gen_ziggurat tests/gen_ziggurat.c \
+		sim/rng.c -lm
+	build/gen/gen_ziggurat > sim/ziggurat.h
 
 # Remove build outputs.
 clean:

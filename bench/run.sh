@@ -6,7 +6,7 @@ set -u
 bin=${1:?usage: bench/run.sh BIN [NATIVE_BENCH]}
 native=${2:-}
 runs=5
-stats() { "$bin" --quiet --stats "$@" 2>&1 >/dev/null | grep '^stats:'; }
+stats() { "$bin" --quiet --stats --db build/bench.db "$@" 2>&1 >/dev/null | grep "^stats:"; }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 field() { sed -n "s/.* $1 \([0-9.]*\).*/\1/p"; }
 

@@ -59,7 +59,8 @@ struct host_change {
 #define POLICY_OPS_VERSION 1
 
 /* What a policy promises (the conformance suite holds it to these). */
-#define POLICY_MONOTONIC_VCPU 1u /* each vCPU's guest TSC never goes backwards */
+#define POLICY_MONOTONIC_VCPU 1u /* each vCPU's guest TSC never goes backwards while the host's
+				    TSCs only move forward (a host TSC reset may break it) */
 #define POLICY_ONE_GENERATION 2u /* every vCPU's TSC has the same offset from the host's (KVM's
 				    "all vCPUs matched", a condition of master-clock mode) */
 

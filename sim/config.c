@@ -112,6 +112,8 @@ static const struct key_desc keys[] = {
 	{ "workload.hop.rate", K_RATE, "100/s", NULL, "hops of that task to another vCPU per second" },
 
 	{ "metrics.sample_interval", K_TIME, "10ms", NULL, "vCPU skew and drift sampling period" },
+	{ "metrics.series_interval", K_TIME, "100ms", NULL,
+	  "results database: per-vCPU clock samples (raised to keep a run under 200,000 rows)" },
 	{ "metrics.jump_threshold", K_TIME, "1us", NULL,
 	  "smallest step behind/ahead of true time that lost_time_ns counts" },
 
@@ -396,8 +398,8 @@ static bool get_ppb(struct build *b, const struct scn_value *v, const char *key,
 
 	if (!num_of(b, v, SCN_DIM_PPM, key, 1000, true, &x))
 		return false;
-	if (x <= -1000000000 || x > 1000000000) {
-		fail(b, &v->loc, "'%s' must be within (-1e6, 1e6] ppm", key);
+	if (x <= -1000000000 || x >= 1000000000) {
+		fail(b, &v->loc, "'%s' must be strictly between -1e6 and 1e6 ppm", key);
 		return false;
 	}
 	*out = (int64_t)x;
@@ -695,8 +697,8 @@ static bool build_host(struct build *b, struct scn_doc *defaults)
 		 : (b->rc ? NULL : ((k = key_of("host.cpu[]." name)), default_value(b, k, defaults))))
 		if (!(x = CPU_VALUE("freq", false)) || !get_u64(b, x, SCN_DIM_FREQ, key, &hc->freq_hz))
 			return false;
-		if (hc->freq_hz < 1000 || hc->freq_hz > 100000000000ULL) {
-			fail(b, &x->loc, "'%s' must be between 1kHz and 100GHz", key);
+		if (hc->freq_hz < 1000000 || hc->freq_hz > 100000000000ULL) {
+			fail(b, &x->loc, "'%s' must be between 1MHz and 100GHz", key);
 			return false;
 		}
 		if (!(x = CPU_VALUE("skew_ppm", false)) || !get_ppb(b, x, key, &hc->skew_ppb))
@@ -769,7 +771,8 @@ static bool build_host(struct build *b, struct scn_doc *defaults)
 	if (!set_u64(b, "host.wander_interval", SCN_DIM_TIME, &cfg->host.wander_interval, defaults))
 		return false;
 	if (cfg->host.wander_interval == 0) {
-		fail(b, NULL, "host.wander_interval must be positive");
+		fail(b, &value_of(b, "host.wander_interval", defaults)->loc,
+		     "host.wander_interval must be positive");
 		return false;
 	}
 	if (!set_enum(b, "host.clocksource", &e, defaults))
@@ -905,6 +908,8 @@ static bool build_workload(struct build *b, struct scn_doc *defaults)
 	    !set_u64(b, "metrics.sample_interval", SCN_DIM_TIME, &cfg->metrics.sample_interval,
 		     defaults) ||
 	    !set_u64(b, "metrics.jump_threshold", SCN_DIM_TIME, &cfg->metrics.jump_threshold,
+		     defaults) ||
+	    !set_u64(b, "metrics.series_interval", SCN_DIM_TIME, &cfg->metrics.series_interval,
 		     defaults))
 		return false;
 	cfg->workload.arrivals = (enum arrivals)e;
@@ -925,9 +930,15 @@ static bool build_workload(struct build *b, struct scn_doc *defaults)
 					  &cfg->workload.hop_read_rate, &cfg->workload.hop_rate,
 					  &cfg->vm.io.rate, &cfg->vm.paging.rate,
 					  &cfg->sched.migrate_rate };
+		static const char *const names[] = { "workload.read_rate", "workload.locked_rate",
+						     "workload.hop.read_rate", "workload.hop.rate",
+						     "vm.io.rate", "vm.paging.rate",
+						     "sched.migrate_rate" };
+
 		for (size_t i = 0; i < VT_ARRAY_SIZE(rates); i++)
 			if (*rates[i] > 1e9) {
-				fail(b, NULL, "a rate above 1e9 per second is not supported");
+				fail(b, &value_of(b, names[i], defaults)->loc,
+				     "'%s': a rate above 1e9 per second is not supported", names[i]);
 				return false;
 			}
 	}
@@ -1298,8 +1309,9 @@ static int build_config(struct config *cfg, const struct scn_doc *doc, const cha
 	if (!b.rc)
 		set_u64(&b, "seed", SCN_DIM_NONE, &cfg->seed, &defaults);
 	if (!b.rc && set_u64(&b, "duration", SCN_DIM_TIME, &cfg->duration, &defaults) &&
-	    cfg->duration == 0)
-		fail(&b, &value_of(&b, "duration", &defaults)->loc, "duration must be positive");
+	    (cfg->duration == 0 || cfg->duration > (sim_ns)1 << 62))
+		fail(&b, &value_of(&b, "duration", &defaults)->loc,
+		     "duration must be positive and at most 2^62 ns (146 years)");
 	if (!b.rc)
 		build_host(&b, &defaults);
 	if (!b.rc)

@@ -89,6 +89,7 @@ struct config {
 	struct {
 		sim_ns sample_interval; /* vCPU-skew and drift sampling */
 		sim_ns jump_threshold;  /* smallest guest-vs-true step counted by lost_time_ns */
+		sim_ns series_interval; /* results database: per-vCPU clock samples */
 	} metrics;
 
 	unsigned narms;

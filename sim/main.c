@@ -19,15 +19,23 @@
 
 #include "calc.h"
 #include "config.h"
+#include "expand.h"
+#include "gate.h"
+#include "plugin.h"
 #include "registry.h"
+#include "report.h"
 #include "results.h"
 #include "scenario.h"
+#include "store.h"
 #include "world.h"
 
 struct options {
 	const char *scenario;
 	const char *trace;
-	bool json, quiet, stats;
+	bool json, quiet, stats, no_db;
+	const char *db;         /* --db PATH (default results.db) */
+	const char *baseline;   /* --baseline FILE: the regression gate */
+	const char *write_baseline; /* --write-baseline FILE */
 	unsigned nset;
 	const char **set;       /* copies of the --set arguments, in order (--seed N becomes "seed=N") */
 	unsigned narm;
@@ -40,12 +48,17 @@ static void usage(FILE *out)
 	      "       bin/sim keys [--markdown]          list every scenario key\n"
 	      "       bin/sim list                       list policies, pages, readers, metrics\n"
 	      "       bin/sim calc FREQ... [--guest FREQ] [--json]   pvclock/Hyper-V/VMX/SVM scales\n"
+	      "       bin/sim report [DB] [-o DIR] [--run ID] [--scenario NAME]   plots and tables\n"
 	      "options:\n"
 	      "  --seed N           override the scenario's seed\n"
 	      "  --set PATH=VALUE   override one key (repeatable), e.g. --set host.cpu[2].skew_ppm=40ppm\n"
 	      "  --arm NAME         run only this arm (repeatable; expectations naming others are skipped)\n"
 	      "  --json             print one JSON object instead of the table\n"
 	      "  --trace FILE       write every event (true time, host CPU, vCPU, kind, TSCs) to FILE\n"
+	      "  --db PATH          the results database (default $VTSIM_DB, else results.db)\n"
+	      "  --no-db            do not store the results\n"
+	      "  --baseline FILE    regression gate: compare every metric with FILE (exit 1 on a change)\n"
+	      "  --write-baseline FILE  record this scenario's metrics in FILE\n"
 	      "  --quiet            no progress line\n"
 	      "  --stats            print events/s, reads/s and peak RSS per arm on stderr\n"
 	      "exit: 0 expectations held, 1 one failed, 2 bad input, 3 I/O or internal error\n",
@@ -111,8 +124,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 			o->quiet = true;
 		} else if (strcmp(a, "--stats") == 0) {
 			o->stats = true;
+		} else if (strcmp(a, "--no-db") == 0) {
+			o->no_db = true;
 		} else if ((strcmp(a, "--seed") == 0 || strcmp(a, "--set") == 0 ||
-			    strcmp(a, "--trace") == 0 || strcmp(a, "--arm") == 0) && !has_next) {
+			    strcmp(a, "--trace") == 0 || strcmp(a, "--arm") == 0 ||
+			    strcmp(a, "--db") == 0 || strcmp(a, "--baseline") == 0 ||
+			    strcmp(a, "--write-baseline") == 0) && !has_next) {
 			fprintf(stderr, "sim: %s needs a value\n", a);
 			return EXIT_BADINPUT;
 		} else if (strcmp(a, "--seed") == 0) {
@@ -132,6 +149,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 			o->set[o->nset++] = s; /* every entry is owned, freed in main */
 		} else if (strcmp(a, "--trace") == 0) {
 			o->trace = argv[++i];
+		} else if (strcmp(a, "--db") == 0) {
+			o->db = argv[++i];
+		} else if (strcmp(a, "--baseline") == 0) {
+			o->baseline = argv[++i];
+		} else if (strcmp(a, "--write-baseline") == 0) {
+			o->write_baseline = argv[++i];
 		} else if (strcmp(a, "--arm") == 0) {
 			o->arm[o->narm++] = argv[++i];
 		} else if (a[0] == '-' && a[1] != '\0') {
@@ -196,6 +219,44 @@ static bool expr_ran(const struct results *r, const struct scn_expr *e)
 	return expr_ran(r, e->a) && expr_ran(r, e->b);
 }
 
+/* The --set arguments, one per line. */
+static char *join_lines(const char *const *v, unsigned n)
+{
+	size_t len = 1;
+	char *s;
+
+	for (unsigned i = 0; i < n; i++)
+		len += strlen(v[i]) + 1;
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	s[0] = '\0';
+	for (unsigned i = 0; i < n; i++) {
+		strcat(s, v[i]);
+		strcat(s, "\n");
+	}
+	return s;
+}
+
+/* "arm=hash" per reader plugin. */
+static char *plugin_lines(const struct config *cfg)
+{
+	size_t len = 1;
+	char *s;
+
+	for (unsigned i = 0; i < cfg->narms; i++)
+		len += strlen(cfg->arms[i].name) + 20;
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	s[0] = '\0';
+	for (unsigned i = 0; i < cfg->narms; i++)
+		if (cfg->arms[i].plugin)
+			sprintf(s + strlen(s), "%s=%016llx\n", cfg->arms[i].name,
+				(unsigned long long)cfg->arms[i].plugin->hash);
+	return s;
+}
+
 static int cmd_run(const struct options *o)
 {
 	struct scn_doc doc;
@@ -203,6 +264,11 @@ static int cmd_run(const struct options *o)
 	struct config cfg;
 	struct results res;
 	FILE *trace = NULL;
+	struct store *st = NULL;
+	struct recording *recs = NULL;
+	const struct recording **rec_ptrs = NULL;
+	char run_id[33] = "", dberr[768], *expanded = NULL, *overrides = NULL, *plugins = NULL;
+	bool db_failed = false;
 	int rc, exit_code = EXIT_HELD;
 
 	memset(&res, 0, sizeof(res));
@@ -244,6 +310,37 @@ static int cmd_run(const struct options *o)
 			VTSIM_VERSION, cfg.name, (unsigned long long)cfg.seed);
 	}
 
+	/* The results database: the run row first, in its own transaction. A database that cannot
+	 * be used does not stop the run: the summary is printed and the exit code is 3. */
+	if (!o->no_db) {
+		const char *db = o->db ? o->db : getenv("VTSIM_DB") ? getenv("VTSIM_DB") : "results.db";
+		struct run_info ri;
+
+		expanded = scenario_expand(&doc);
+		overrides = join_lines(o->set, o->nset);
+		plugins = plugin_lines(&cfg);
+		recs = calloc(cfg.narms, sizeof(*recs));
+		rec_ptrs = calloc(cfg.narms, sizeof(*rec_ptrs));
+		if (!expanded || !overrides || !plugins || !recs || !rec_ptrs) {
+			fprintf(stderr, "sim: out of memory\n");
+			exit_code = EXIT_IOERR;
+			goto out;
+		}
+		ri.scenario = cfg.name;
+		ri.path = o->scenario;
+		ri.scenario_text = expanded;
+		ri.seed = cfg.seed;
+		ri.overrides = overrides;
+		ri.plugin_hashes = plugins;
+		ri.duration_ns = cfg.duration;
+		if (store_open(&st, db, dberr, sizeof(dberr)) != VT_OK ||
+		    store_begin_run(st, &ri, run_id, dberr, sizeof(dberr)) != VT_OK) {
+			fprintf(stderr, "sim: results database: %s\n", dberr);
+			store_close(st);
+			st = NULL;
+			db_failed = true;
+		}
+	}
 	res.cfg = &cfg;
 	res.arms = calloc(cfg.narms, sizeof(*res.arms));
 	res.expect = calloc(cfg.nexpect ? cfg.nexpect : 1, sizeof(*res.expect));
@@ -265,6 +362,14 @@ static int cmd_run(const struct options *o)
 			fprintf(trace, "# arm %s: policy %s, page %s, reader %s\n", arm->name,
 				arm->policy->name, arm->page->name, arm->reader_name);
 		rc = world_init(&w, &cfg, arm, trace);
+		if (rc == VT_OK && st) {
+			const struct config *ac = arm->cfg ? arm->cfg : &cfg;
+
+			rc = record_init(&recs[res.narms], ac->metrics.series_interval, ac->duration,
+					 ac->vm.nvcpus, cfg.narms);
+			w.rec = &recs[res.narms];
+			rec_ptrs[res.narms] = &recs[res.narms];
+		}
 		if (rc == VT_OK) {
 			if (!o->quiet && !o->json && isatty(STDERR_FILENO)) {
 				w.progress = show_progress;
@@ -275,10 +380,13 @@ static int cmd_run(const struct options *o)
 		if (prog.shown)
 			fprintf(stderr, "\r%*s\r", 70, "");
 		if (rc != VT_OK) {
-			fprintf(stderr, "sim: arm %s: %s\n", arm->name,
-				rc == VT_ENOMEM ? "out of memory" : "internal error");
+			fprintf(stderr, "%s:%u:%u: arm %s: %s\n", arm->loc.file, arm->loc.line,
+				arm->loc.col, arm->name,
+				rc == VT_ENOMEM ? "out of memory"
+				: rc == VT_EINPUT ? "the host or a layer rejected this configuration"
+						  : "internal error");
 			world_free(&w);
-			exit_code = EXIT_IOERR;
+			exit_code = rc == VT_EINPUT ? EXIT_BADINPUT : EXIT_IOERR;
 			goto out;
 		}
 		ar->arm = arm;
@@ -322,6 +430,15 @@ static int cmd_run(const struct options *o)
 		if (expr_ran(&res, cfg.expect[i].lhs) && expr_ran(&res, cfg.expect[i].rhs))
 			res.expect[res.nexpect++].e = &cfg.expect[i];
 	results_check(&res);
+	if (st) {
+		if (store_finish_run(st, run_id, &res, rec_ptrs, dberr, sizeof(dberr)) != VT_OK) {
+			fprintf(stderr, "sim: results database: %s (the run stays incomplete)\n", dberr);
+			db_failed = true;
+		} else if (!o->quiet && !o->json) {
+			fprintf(stderr, "results: run %s in %s\n", run_id,
+				o->db ? o->db : getenv("VTSIM_DB") ? getenv("VTSIM_DB") : "results.db");
+		}
+	}
 	if (o->json)
 		results_print_json(&res, stdout);
 	else
@@ -334,6 +451,23 @@ static int cmd_run(const struct options *o)
 					res.expect[i].e->loc.col, res.expect[i].e->text);
 		exit_code = EXIT_FAILED;
 	}
+	if (o->baseline || o->write_baseline) {
+		char gerr[512];
+		unsigned changes = 0;
+		int grc = o->write_baseline ? gate_write(o->write_baseline, &res, gerr, sizeof(gerr))
+					    : gate_compare(o->baseline, &res, stderr, &changes, gerr,
+							   sizeof(gerr));
+
+		if (grc != VT_OK) {
+			fprintf(stderr, "sim: %s\n", gerr);
+			exit_code = grc == VT_EINPUT ? EXIT_BADINPUT : EXIT_IOERR;
+		} else if (changes) {
+			if (exit_code == EXIT_HELD)
+				exit_code = EXIT_FAILED;
+		}
+	}
+	if (db_failed)
+		exit_code = EXIT_IOERR; /* 3 wins over 1 */
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "sim: writing the results failed: %s\n", strerror(errno));
 		exit_code = EXIT_IOERR;
@@ -344,6 +478,15 @@ out:
 		exit_code = EXIT_IOERR;
 	}
 	results_free(&res);
+	if (recs)
+		for (unsigned i = 0; i < cfg.narms; i++)
+			record_free(&recs[i]);
+	free(recs);
+	free(rec_ptrs);
+	store_close(st);
+	free(expanded);
+	free(overrides);
+	free(plugins);
 	config_free(&cfg);
 	scn_doc_free(&doc);
 	return exit_code;
@@ -363,6 +506,8 @@ int main(int argc, char **argv)
 		return cmd_list();
 	if (argc >= 2 && strcmp(argv[1], "calc") == 0)
 		return calc_main(argc - 1, argv + 1, stdout, stderr);
+	if (argc >= 2 && strcmp(argv[1], "report") == 0)
+		return report_main(argc - 1, argv + 1, stdout, stderr);
 	if (argc >= 2 && strcmp(argv[1], "run") == 0) {
 		argv[1] = argv[0];
 		argv++;

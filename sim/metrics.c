@@ -9,6 +9,8 @@
 
 #include "metrics.h"
 
+#define DRIFT_E_MAX ((int64_t)1 << 52)
+
 const struct metric_info metric_info[M_COUNT] = {
 	[M_READS] = { "reads", "", 0, false, "guest clock reads performed" },
 	[M_FALLBACKS] = { "fallbacks", "", 0, true,
@@ -71,8 +73,10 @@ static inline uint64_t abs64(int64_t x)
 	return x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x;
 }
 
-void metrics_read(struct metrics *m, unsigned vi, int chain, sim_ns t, uint64_t g, bool fallback)
+unsigned metrics_read(struct metrics *m, unsigned vi, int chain, sim_ns t, uint64_t g,
+		      bool fallback, struct read_prev *prev)
 {
+	unsigned flags = 0;
 	struct vcpu_metrics *v = &m->v[vi];
 	/* Error against true time, both counted from guest boot; the difference of two u64 read as
 	 * signed: exact while |g - t| < 2^63 ns. */
@@ -83,7 +87,12 @@ void metrics_read(struct metrics *m, unsigned vi, int chain, sim_ns t, uint64_t 
 	m->fallbacks += fallback;
 	if (ae > m->max_abs_error_ns)
 		m->max_abs_error_ns = ae;
-	m->sum_sq_error += (u128)ae * ae;
+	/* Saturating: an absurd error (a guest clock wrapped to ~2^64) must not wrap the sum. */
+	{
+		u128 sq = (u128)ae * ae;
+
+		m->sum_sq_error = m->sum_sq_error > ~(u128)0 - sq ? ~(u128)0 : m->sum_sq_error + sq;
+	}
 	m->final_error_ns = e;
 
 	if (v->has_last) {
@@ -93,6 +102,9 @@ void metrics_read(struct metrics *m, unsigned vi, int chain, sim_ns t, uint64_t 
 		int64_t behind = dt - dg; /* > 0: the clock advanced less than true time */
 
 		if (dg < 0) {
+			flags |= METRIC_BACKSTEP;
+			if (prev)
+				prev->vcpu_g = v->last_g;
 			v->backsteps++;
 			if (abs64(dg) > v->max_backstep_ns)
 				v->max_backstep_ns = abs64(dg);
@@ -119,6 +131,9 @@ void metrics_read(struct metrics *m, unsigned vi, int chain, sim_ns t, uint64_t 
 
 		if (c->has_last) {
 			if (g < c->last) {
+				flags |= METRIC_WARP;
+				if (prev)
+					prev->chain_g = c->last;
 				m->warps++;
 				if (c->last - g > m->worst_warp_ns)
 					m->worst_warp_ns = c->last - g;
@@ -129,6 +144,7 @@ void metrics_read(struct metrics *m, unsigned vi, int chain, sim_ns t, uint64_t 
 		c->has_last = true;
 		c->last = g;
 	}
+	return flags;
 }
 
 void metrics_sample(struct metrics *m, sim_ns t)
@@ -149,17 +165,23 @@ void metrics_sample(struct metrics *m, sim_ns t)
 		if (v->last_err > hi)
 			hi = v->last_err;
 		if (v->read_since_sample) {
-			/* A drift point (k, e); sums exact in 128 bits for k < 2^40, |e| < 2^62. */
+			/* A drift point (k, e), e clamped to +-2^52 ns (52 days: beyond that the clock
+			 * is broken anyway); the sums are exact in 128 bits for k < 2^40 and fewer than
+			 * 2^34 points. */
+			int64_t e = v->last_err > DRIFT_E_MAX ? DRIFT_E_MAX
+				    : v->last_err < -DRIFT_E_MAX ? -DRIFT_E_MAX : v->last_err;
+
 			m->npoints++;
 			m->sum_k += k;
 			m->sum_kk += (s128)k * k;
-			m->sum_e += v->last_err;
-			m->sum_ke += (s128)k * v->last_err;
+			m->sum_e += e;
+			m->sum_ke += (s128)k * e;
 			v->read_since_sample = false;
 		}
 	}
-	if (any && (uint64_t)(hi - lo) > m->max_vcpu_skew_ns)
-		m->max_vcpu_skew_ns = (uint64_t)(hi - lo);
+	/* The spread in unsigned arithmetic: exact for any two int64 errors. */
+	if (any && (uint64_t)hi - (uint64_t)lo > m->max_vcpu_skew_ns)
+		m->max_vcpu_skew_ns = (uint64_t)hi - (uint64_t)lo;
 }
 
 /* floor(sqrt(x)) for a 128-bit x, by Newton's method from above. */
@@ -229,25 +251,40 @@ void metrics_finish(const struct metrics *m, int64_t out[M_COUNT])
 	 */
 	out[M_DRIFT_PPM] = 0;
 	if (m->npoints >= 2 && m->sample_interval > 0) {
-		s128 n = (s128)m->npoints;
-		s128 num = n * m->sum_ke - m->sum_k * m->sum_e;
-		s128 den = n * m->sum_kk - m->sum_k * m->sum_k;
+		s128 n = (s128)m->npoints, a, b, num, den;
+		double ppb;
 
-		if (den != 0) {
-			double ppb = (double)num / (double)den / (double)m->sample_interval * 1e9;
+		/* n*Ske and Sk*Se stay within 128 bits unless the run is absurdly long; if a product
+		 * would overflow, the slope is computed in double from the same sums instead. */
+		if (!__builtin_mul_overflow(n, m->sum_ke, &a) &&
+		    !__builtin_mul_overflow(m->sum_k, m->sum_e, &b) &&
+		    !__builtin_sub_overflow(a, b, &num) &&
+		    !__builtin_mul_overflow(n, m->sum_kk, &a) &&
+		    !__builtin_mul_overflow(m->sum_k, m->sum_k, &b) &&
+		    !__builtin_sub_overflow(a, b, &den)) {
+			ppb = den != 0 ? (double)num / (double)den / (double)m->sample_interval * 1e9
+				       : 0.0;
+		} else {
+			double dn = (double)n;
+			double dnum = dn * (double)m->sum_ke - (double)m->sum_k * (double)m->sum_e;
+			double dden = dn * (double)m->sum_kk - (double)m->sum_k * (double)m->sum_k;
 
-			out[M_DRIFT_PPM] = (int64_t)(ppb < 0 ? ppb - 0.5 : ppb + 0.5);
+			ppb = dden != 0 ? dnum / dden / (double)m->sample_interval * 1e9 : 0.0;
 		}
+		/* Rounded to the nearest ppb, clamped to the int64 range. */
+		if (ppb >= 9.2e18)
+			out[M_DRIFT_PPM] = INT64_MAX;
+		else if (ppb <= -9.2e18)
+			out[M_DRIFT_PPM] = -INT64_MAX;
+		else
+			out[M_DRIFT_PPM] = (int64_t)(ppb < 0 ? ppb - 0.5 : ppb + 0.5);
 	}
 }
 
 double metric_as_double(enum metric_id id, int64_t stored)
 {
-	double v = (double)stored;
-
-	for (int i = 0; i < metric_info[id].scale; i++)
-		v /= 10.0;
-	return v;
+	/* One correctly rounded division, so "-16521.115" in an expect equals the value printed. */
+	return metric_info[id].scale == 3 ? (double)stored / 1000.0 : (double)stored;
 }
 
 void metric_format(enum metric_id id, int64_t stored, char *buf, size_t len)

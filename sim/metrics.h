@@ -90,8 +90,20 @@ int metrics_init(struct metrics *m, unsigned nvcpus, sim_ns sample_interval,
 		 sim_ns jump_threshold);
 void metrics_free(struct metrics *m);
 
-/* One guest read on vCPU v at true time t returning g; chain is -1 for a free read. */
-void metrics_read(struct metrics *m, unsigned v, int chain, sim_ns t, uint64_t g, bool fallback);
+/* What metrics_read found wrong with a read (for the recording's violations). */
+#define METRIC_BACKSTEP 1u /* below the same vCPU's previous read */
+#define METRIC_WARP 2u     /* below the previous read of its chain */
+
+/* The values a violating read was compared with (filled only when it violates). */
+struct read_prev {
+	uint64_t vcpu_g;   /* the same vCPU's previous read (METRIC_BACKSTEP) */
+	uint64_t chain_g;  /* the chain's previous read (METRIC_WARP) */
+};
+
+/* One guest read on vCPU v at true time t returning g; chain is -1 for a free read. Returns
+ * METRIC_* flags; prev (may be NULL) receives what the read was compared with. */
+unsigned metrics_read(struct metrics *m, unsigned v, int chain, sim_ns t, uint64_t g,
+		      bool fallback, struct read_prev *prev);
 /* The sampler's tick: vCPU skew and drift points. */
 void metrics_sample(struct metrics *m, sim_ns t);
 

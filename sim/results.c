@@ -128,7 +128,7 @@ static const char *cs_name(enum host_clocksource cs)
 /* A value for display: integers without a fraction, others with up to 3 decimals. */
 static void fmt_num(double v, char *buf, size_t len)
 {
-	if (v == (double)(long long)v && fabs(v) < 9e15)
+	if (fabs(v) < 9e15 && v == (double)(long long)v)
 		snprintf(buf, len, "%lld", (long long)v);
 	else
 		snprintf(buf, len, "%.3f", v);

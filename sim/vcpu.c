@@ -69,6 +69,13 @@ static void enter_guest(struct world *w, struct vcpu_rt *v)
 		if (pcpu != v->last_entry_pcpu) {
 			v->migrations++;
 			v->migrated_off_ns += w->now - v->off_cpu_since;
+			if (w->rec) {
+				struct timeline_event e = { TL_MIGRATION, v->off_cpu_since,
+							    w->now - v->off_cpu_since, (int32_t)v->pub.id,
+							    (int32_t)v->last_entry_pcpu, (int32_t)pcpu };
+
+				record_timeline(w->rec, &e);
+			}
 		}
 	}
 	v->entered = true;
@@ -169,10 +176,13 @@ static void wake(struct world *w, struct vcpu_rt *v)
 		enter_guest(w, v);
 		break;
 	case SCHED_RATE: {
-		/* One draw decides whether the wake migrates: u < wake_migrate with u in [0,1). */
+		/* One draw decides whether the wake migrates: u < wake_migrate with u in [0,1). A
+		 * migration a pause interrupted still ends on another CPU. */
 		double u = rng_unit_from(sim_choose(w, CH_SCHED, v->pub.id, 0));
-		unsigned to = u < cfg->sched.wake_migrate ? other_cpu(w, v, last) : last;
+		unsigned to = u < cfg->sched.wake_migrate || v->migrate_pending ? other_cpu(w, v, last)
+										   : last;
 
+		v->migrate_pending = false;
 		load(w, v, to);
 		enter_guest(w, v);
 		break;
@@ -261,6 +271,11 @@ static void stall_start(struct world *w, struct vcpu_rt *v)
 	v->stalls++;
 	v->gen++;
 	world_push(w, w->now + d, EV_STALL_END, id, v->gen);
+	if (w->rec) {
+		struct timeline_event e = { TL_STALL, w->now, d, (int32_t)id, (int32_t)v->pub.pcpu, -1 };
+
+		record_timeline(w->rec, &e);
+	}
 }
 
 static void stall_end(struct world *w, struct vcpu_rt *v, uint32_t gen)
@@ -291,6 +306,7 @@ static void migrate_out(struct world *w, struct vcpu_rt *v)
 	v->pub.state = VCPU_DESCHEDULED;
 	v->preemptions++;
 	v->gen++;
+	v->migrate_pending = true;
 	world_push(w, w->now + gap, EV_RESCHED, id, v->gen);
 }
 
@@ -298,6 +314,7 @@ static void resched(struct world *w, struct vcpu_rt *v, uint32_t gen)
 {
 	if (v->pub.state != VCPU_DESCHEDULED || gen != v->gen)
 		return;
+	v->migrate_pending = false;
 	load(w, v, other_cpu(w, v, v->pub.pcpu));
 	enter_guest(w, v);
 }
@@ -392,6 +409,11 @@ void vcpu_pause_vm(struct world *w)
 	}
 	policy_on_pause(&w->policy, w->now);
 	page_on_pause(&w->page, w->now);
+	if (w->rec) {
+		struct timeline_event e = { TL_PAUSE, w->now, 0, -1, -1, -1 };
+
+		record_timeline(w->rec, &e);
+	}
 	if (VT_UNLIKELY(w->trace != NULL))
 		world_trace(w, "paused", -1, -1, NULL);
 }
@@ -401,6 +423,14 @@ void vcpu_resume_vm(struct world *w)
 	if (!w->paused)
 		return;
 	w->paused = false;
+	if (w->rec && w->rec->ntl > 0) {
+		/* The pause's timeline entry learns its length now. */
+		for (uint32_t i = w->rec->ntl; i-- > 0;)
+			if (w->rec->tl[i].kind == TL_PAUSE) {
+				w->rec->tl[i].length_ns = w->now - w->rec->tl[i].t_ns;
+				break;
+			}
+	}
 	policy_on_resume(&w->policy, w->now);
 	page_on_resume(&w->page, w->now);
 	for (unsigned i = 0; i < w->cfg->vm.nvcpus; i++) {

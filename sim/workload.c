@@ -34,7 +34,31 @@ static sim_ns do_read(struct world *w, struct vcpu_rt *v, int chain)
 		w->load.livelocks++;
 		return r->t;
 	}
-	metrics_read(&w->metrics, v->pub.id, chain, t, ns, st == READ_FALLBACK);
+	if (VT_UNLIKELY(w->rec != NULL)) {
+		/* Recording: violations with what they were compared with, and the series. */
+		struct read_prev prev;
+		unsigned f = metrics_read(&w->metrics, v->pub.id, chain, t, ns, st == READ_FALLBACK,
+					  &prev);
+
+		if (f & METRIC_WARP) {
+			struct violation x = { VIOL_WARP, t, v->pub.id, v->pub.pcpu,
+					       w->chain_last_vcpu[chain], prev.chain_g, ns,
+					       chain == CHAIN_LOCK ? "lock" : "hop" };
+
+			record_violation(w->rec, &x);
+		}
+		if (f & METRIC_BACKSTEP) {
+			struct violation x = { VIOL_BACKSTEP, t, v->pub.id, v->pub.pcpu, -1, prev.vcpu_g,
+					       ns, NULL };
+
+			record_violation(w->rec, &x);
+		}
+		if (chain >= 0)
+			w->chain_last_vcpu[chain] = (int32_t)v->pub.id;
+		v->series_pending = true;
+	} else {
+		metrics_read(&w->metrics, v->pub.id, chain, t, ns, st == READ_FALLBACK, NULL);
+	}
 	if (VT_UNLIKELY(w->trace != NULL))
 		world_trace(w, "guest-read", (int)v->pub.pcpu, (int)v->pub.id,
 			    "chain=%s ns=%llu%s",
@@ -94,9 +118,10 @@ void workload_on_run(struct world *w, struct vcpu_rt *v)
 static sim_ns next_interval(struct world *w, enum choice_kind k, unsigned idx, double rate)
 {
 	if (w->cfg->workload.arrivals == ARRIVALS_PERIODIC) {
-		sim_ns period = (sim_ns)(1e9 / rate);
+		double p = 1e9 / rate;
 
-		return period ? period : 1;
+		/* Clamped into [1 ns, 2^62 ns]: the conversion of a larger double is undefined. */
+		return p >= 4.6e18 ? (sim_ns)1 << 62 : p < 1 ? 1 : (sim_ns)p;
 	}
 	return world_interval(w, k, idx, rate);
 }

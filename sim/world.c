@@ -23,7 +23,7 @@ static const char *const ev_names[EV_KIND_COUNT] = {
 	[EV_STALL_END] = "stall-done", [EV_MIGRATE] = "migrate-out", [EV_RESCHED] = "migrate-in",
 	[EV_QUANTUM] = "quantum", [EV_PAUSE] = "vm-pause", [EV_RESUME] = "vm-resume",
 	[EV_HOST_CHANGE] = "host-tsc-change", [EV_WANDER] = "host-tsc-wander",
-	[EV_SAMPLE] = "sample", [EV_TIMER] = "timer",
+	[EV_SAMPLE] = "sample", [EV_TIMER] = "timer", [EV_SERIES] = "series",
 };
 
 void world_push(struct world *w, sim_ns t, enum ev_kind kind, uint32_t who, uint32_t arg)
@@ -198,6 +198,21 @@ static void wander(struct world *w, unsigned cpu)
 	world_push(w, w->now + w->cfg->host.wander_interval, EV_WANDER, cpu, 0);
 }
 
+/* The recording's series: each vCPU's latest read, if it read since the last tick. */
+static void series_tick(struct world *w)
+{
+	for (unsigned i = 0; i < w->cfg->vm.nvcpus; i++) {
+		struct vcpu_rt *v = &w->vcpus[i];
+		const struct vcpu_metrics *m = &w->metrics.v[i];
+
+		if (!v->series_pending)
+			continue;
+		v->series_pending = false;
+		record_series(w->rec, i, m->last_t, m->last_g, m->last_err);
+	}
+	world_push(w, w->now + w->rec->series_interval, EV_SERIES, 0, 0);
+}
+
 static void *zalloc(size_t n)
 {
 	return calloc(1, n ? n : 1);
@@ -317,6 +332,10 @@ int world_run(struct world *w)
 	}
 	if (cfg->metrics.sample_interval)
 		world_push(w, cfg->metrics.sample_interval, EV_SAMPLE, 0, 0);
+	if (w->rec)
+		world_push(w, w->rec->series_interval, EV_SERIES, 0, 0);
+	for (unsigned c = 0; c < CHAIN_COUNT; c++)
+		w->chain_last_vcpu[c] = -1;
 	vcpu_boot(w);
 	workload_start(w);
 
@@ -365,6 +384,9 @@ int world_run(struct world *w)
 			break;
 		case EV_TIMER:
 			fire_timer(w, e.who);
+			break;
+		case EV_SERIES:
+			series_tick(w);
 			break;
 		default:
 			w->error = VT_EIO;

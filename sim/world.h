@@ -19,6 +19,7 @@
 #include "evq.h"
 #include "genv.h"
 #include "metrics.h"
+#include "record.h"
 
 /* Event kinds. */
 enum ev_kind {
@@ -41,6 +42,7 @@ enum ev_kind {
 	EV_WANDER,       /* who = host CPU */
 	EV_SAMPLE,       /* metrics sampler tick */
 	EV_TIMER,        /* who = timer slot */
+	EV_SERIES,       /* the recording's series sampler tick */
 	EV_KIND_COUNT
 };
 
@@ -69,6 +71,7 @@ struct vcpu_rt {
 	unsigned pending;        /* PEND_* reads waiting for the vCPU to run */
 	sim_ns busy_until;       /* a read in progress until then */
 	bool retry_armed;        /* an EV_READ_RETRY is pending for this vCPU */
+	bool series_pending;     /* read since the last series tick */
 	bool preempt_pending;    /* quantum expired during an I/O exit */
 	bool migrate_pending;    /* rate mode: the gap ends on another CPU */
 	bool in_runq;
@@ -128,6 +131,8 @@ struct world {
 
 	struct metrics metrics;
 	struct load_stats load;
+	struct recording *rec;   /* series, violations, timeline; NULL when not recording */
+	int32_t chain_last_vcpu[CHAIN_COUNT];
 
 	struct timer_slot *timers;
 	unsigned ntimers, cap_timers;

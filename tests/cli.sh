@@ -6,6 +6,7 @@ set -u
 bin=${1:?usage: tests/cli.sh BIN}
 d=tests/data/cli
 out=build/cli.out err=build/cli.err
+export VTSIM_DB=build/cli.db
 pass=0 fail=0
 
 # check NAME EXPECTED_EXIT [grep pattern for stderr|stdout] -- command...

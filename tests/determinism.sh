@@ -17,9 +17,9 @@ fail=0 n=0
 for f in scenarios/*.scn tests/data/determinism/*.scn; do
 	[ -f "$f" ] || continue
 	n=$((n + 1))
-	"$bin" --quiet --json "$f" >build/det.a 2>/dev/null
-	"$bin" --quiet --json "$f" >build/det.b 2>/dev/null
-	"$other" --quiet --json "$f" >build/det.c 2>/dev/null
+	"$bin" --quiet --no-db --json "$f" >build/det.a 2>/dev/null
+	"$bin" --quiet --no-db --json "$f" >build/det.b 2>/dev/null
+	"$other" --quiet --no-db --json "$f" >build/det.c 2>/dev/null
 	if ! [ -s build/det.a ]; then
 		echo "FAIL $f: no output"; fail=$((fail + 1))
 	elif ! cmp -s build/det.a build/det.b; then

@@ -9,7 +9,7 @@ fail=0 n=0
 for f in scenarios/*.scn scenarios/check/*.scn; do
 	[ -f "$f" ] || continue
 	n=$((n + 1))
-	if "$bin" --quiet "$f" >/dev/null 2>build/scenario.err; then
+	if "$bin" --quiet --db build/scenarios.db "$f" >/dev/null 2>build/scenario.err; then
 		echo "ok   $f"
 	else
 		rc=$?
@@ -20,7 +20,7 @@ for f in scenarios/*.scn scenarios/check/*.scn; do
 done
 if [ "$long" = "--long" ]; then
 	n=$((n + 1))
-	if "$bin" --quiet --set duration=600s scenarios/heavy-load.scn >/dev/null; then
+	if "$bin" --quiet --no-db --set duration=600s scenarios/heavy-load.scn >/dev/null; then
 		echo "ok   scenarios/heavy-load.scn (600 s)"
 	else
 		echo "FAIL scenarios/heavy-load.scn (600 s)"; fail=$((fail + 1))
