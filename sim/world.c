@@ -392,6 +392,8 @@ int world_run(struct world *w)
 			w->error = VT_EIO;
 			break;
 		}
+		if (VT_UNLIKELY(w->after_event != NULL))
+			w->after_event(w, w->after_ctx);
 	}
 	w->load.events = w->events;
 	for (unsigned i = 0; i < cfg->vm.nvcpus; i++) {

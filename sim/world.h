@@ -138,6 +138,9 @@ struct world {
 	unsigned ntimers, cap_timers;
 
 	bool paused;
+	/* Called after every event when set (tests check the state machine's invariants). */
+	void (*after_event)(struct world *w, void *ctx);
+	void *after_ctx;
 	/* Progress callback for long runs (called every 2^20 events; outside the simulation). */
 	void (*progress)(struct world *w, void *ctx);
 	void *progress_ctx;

@@ -62,9 +62,24 @@ check "plugin lacks the entry point" 2 "does not export the entry point" "$bin" 
 check "plugin crashes at load" 2 "crashed while loading (signal 6" "$bin" --quiet $p/load-crash.scn
 check "plugin file missing" 2 "cannot read" "$bin" --quiet --set 'arm.first.reader="nope.c"' $p/two-arms.scn
 
+# The regression gate: the committed baseline passes; a deliberately changed one fails and
+# names the metric; a missing baseline is bad input.
+check "gate passes on the baseline" 0 "" "$bin" --quiet --no-db --baseline scenarios/baseline.tsv \
+	scenarios/heavy-load.scn
+sed 's/^\(heavy-load	gtsc-resume	lost_time_ns	\).*/\11/' scenarios/baseline.tsv >build/cli.baseline
+check "gate fails on a changed baseline" 1 "gtsc-resume  *lost_time_ns  *1 " \
+	"$bin" --quiet --no-db --baseline build/cli.baseline scenarios/heavy-load.scn
+check "gate with a missing baseline" 2 "cannot read the baseline" \
+	"$bin" --quiet --no-db --baseline build/none.tsv scenarios/heavy-load.scn
+"$bin" --quiet --no-db --write-baseline build/cli.new.tsv tests/data/cli/small.scn >/dev/null 2>&1
+if grep -q "^small	gtsc-resume	lost_time_ns	[1-9]" build/cli.new.tsv; then
+	echo "ok   --write-baseline"; pass=$((pass + 1)); else echo "FAIL --write-baseline"; fail=$((fail + 1)); fi
+
 # --json is one valid object with the documented shape, and --seed changes only what it should.
 "$bin" --quiet --json $d/small.scn >"$out" 2>"$err"
-if python3 -c '
+if ! command -v python3 >/dev/null 2>&1; then
+	echo "skip --json shape (no python3)"
+elif python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["scenario"] == "small" and d["seed"] == 1, d
