@@ -43,6 +43,9 @@ enum { TIMER_GLOBAL_UPDATE = 1, TIMER_PERIODIC_SYNC = 2 };
 enum { MC_AUTO, MC_ON, MC_OFF };
 
 struct kvc_vcpu {
+	uint64_t hw_tsc_khz;    /* the frequency its mul/shift were computed for (0: none yet) */
+	int8_t shift;           /* its entry's tsc_shift and tsc_to_system_mul */
+	uint32_t mul;
 	bool requested;         /* KVM_REQ_CLOCK_UPDATE pending */
 	bool stopped_pending;   /* set GUEST_STOPPED in the next update */
 	int last_pcpu;          /* -1 before the first load */
@@ -58,9 +61,8 @@ struct kvmclock {
 	struct pvclock_wall_clock wall;
 	uint32_t tsc_seq;
 
-	int8_t shift;
-	uint32_t mul;
-	uint64_t tsc_hz;                 /* the frequency mul/shift convert from */
+	uint64_t *cpu_khz;               /* per host CPU: cpu_tsc_khz, as cpufreq updates it */
+	uint64_t told_khz;               /* the guest's frequency when it differs from the host's */
 	int64_t kvmclock_offset;         /* ns added to the host's raw clock */
 
 	int mode;                        /* MC_* option */
@@ -199,8 +201,18 @@ static void write_entry(struct page *pg, struct vcpu *v, unsigned pcpu, sim_ns t
 		kernel_ns = host_raw_ns(h, pcpu, t);
 	}
 	hv.system_time = kernel_ns + (uint64_t)k->kvmclock_offset;
-	hv.tsc_to_system_mul = k->mul;
-	hv.tsc_shift = k->shift;
+	{
+		/* kvm_guest_time_update: mul/shift are recomputed only when the target frequency
+		 * changed (tgt_tsc_khz: the guest's own, else this host CPU's cpu_tsc_khz). */
+		uint64_t tgt = k->told_khz ? k->told_khz : k->cpu_khz[pcpu];
+
+		if (kv->hw_tsc_khz != tgt) {
+			kvm_get_time_scale(NS_PER_SEC, tgt * 1000, &kv->shift, &kv->mul);
+			kv->hw_tsc_khz = tgt;
+		}
+	}
+	hv.tsc_to_system_mul = kv->mul;
+	hv.tsc_shift = kv->shift;
 	if (kv->stopped_pending) {
 		hv.flags |= PVCLOCK_GUEST_STOPPED;
 		kv->stopped_pending = false;
@@ -240,9 +252,10 @@ static int kvc_init_common(struct page *pg, const struct opt_set *opts, bool hv)
 	k->stop_on_resume = opt_get(opts, "guest_stopped") != 0;
 	k->mem = aligned_alloc(64, ((size_t)n * k->stride + 63) / 64 * 64);
 	k->v = calloc(n, sizeof(*k->v));
+	k->cpu_khz = calloc(h->ncpus, sizeof(*k->cpu_khz));
 	if (hv)
 		k->tsc_page = aligned_alloc(4096, sizeof(*k->tsc_page));
-	if (!k->mem || !k->v || (hv && !k->tsc_page))
+	if (!k->mem || !k->v || !k->cpu_khz || (hv && !k->tsc_page))
 		return VT_ENOMEM;
 	memset(k->mem, 0, (size_t)n * k->stride);
 	if (hv)
@@ -251,13 +264,13 @@ static int kvc_init_common(struct page *pg, const struct opt_set *opts, bool hv)
 		k->v[i].last_pcpu = -1;
 	/*
 	 * mul/shift convert guest TSC cycles to ns at the TSC frequency KVM believes: the host's
-	 * calibrated tsc_khz (KVM's virtual_tsc_khz without scaling) unless the guest was told
-	 * another frequency, in kHz as KVM keeps it.
+	 * calibrated tsc_khz (every CPU's cpu_tsc_khz at boot; KVM's virtual_tsc_khz without
+	 * scaling) unless the guest was told another frequency, in kHz as KVM keeps it.
 	 */
-	k->tsc_hz = (uint64_t)h->raw.tsc_khz * 1000;
+	for (unsigned c = 0; c < h->ncpus; c++)
+		k->cpu_khz[c] = h->raw.tsc_khz;
 	if (pg->vm->guest_tsc_hz / 1000 != (uint64_t)h->cfg.cpu[0].freq_hz / 1000)
-		k->tsc_hz = pg->vm->guest_tsc_hz / 1000 * 1000;
-	kvm_get_time_scale(NS_PER_SEC, k->tsc_hz, &k->shift, &k->mul);
+		k->told_khz = pg->vm->guest_tsc_hz / 1000;
 	/* kvmclock counts from 0 at VM creation: kvmclock_offset = -raw clock then. */
 	k->kvmclock_offset = -(int64_t)host_raw_ns(h, vm_vcpu(pg->vm, 0)->pcpu, 0);
 	update_master(pg, vm_vcpu(pg->vm, 0)->pcpu, 0);
@@ -282,6 +295,7 @@ static void kvc_fini(struct page *pg)
 
 	free(k->mem);
 	free(k->v);
+	free(k->cpu_khz);
 	free(k->tsc_page);
 }
 
@@ -361,6 +375,17 @@ static void kvc_on_host_change(struct page *pg, const struct host_change *c, sim
 {
 	struct kvmclock *k = pg->state;
 
+	if (c->kind == HOST_CHANGE_RATE) {
+		/* A non-invariant TSC: cpufreq's notifier updates that CPU's cpu_tsc_khz in
+		 * proportion to its new nominal rate (KVM's kvmclock_cpufreq_notifier). */
+		const struct host *h = pg->vm->host;
+
+		k->cpu_khz[c->pcpu] = (uint64_t)h->raw.tsc_khz * h->cpu[c->pcpu].freq_hz /
+				      h->cfg.cpu[0].freq_hz;
+		for (unsigned i = 0; i < pg->vm->nvcpus; i++)
+			if (vm_vcpu(pg->vm, i)->pcpu == c->pcpu)
+				k->v[i].requested = true;
+	}
 	if (c->kind == HOST_CHANGE_RESET) {
 		k->backwards_tsc = true;
 		update_master(pg, c->pcpu, t);

@@ -274,6 +274,27 @@ START_TEST(test_hv_tsc_page)
 }
 END_TEST
 
+START_TEST(test_mul_recomputed_on_rate_change)
+{
+	/* A non-invariant TSC: after CPU 0 halves its rate, the next entry written on it carries
+	 * kvm_get_time_scale of the new cpu_tsc_khz. */
+	struct tu_run r;
+	struct world w;
+	int8_t shift;
+	uint32_t mul;
+
+	run_world(&r, &w,
+		  "duration = 200ms\nhost { cpus = 1; cpu.freq = 3GHz; cpu.rate_changes = [(50ms, "
+		  "1.5GHz)] }\nvm.vcpus = 1\nvm.io.rate = 1kHz\n"
+		  "arm k { policy = tsc-offset; page = kvmclock }\n", 0);
+	kvm_get_time_scale(NS_PER_SEC, 1500000000ULL, &shift, &mul);
+	ck_assert_uint_eq(pvti(&w, 0)->tsc_to_system_mul, mul);
+	ck_assert_int_eq(pvti(&w, 0)->tsc_shift, shift);
+	world_free(&w);
+	tu_free(&r);
+}
+END_TEST
+
 START_TEST(test_freebsd_stride)
 {
 	struct tu_run r;
@@ -307,6 +328,7 @@ Suite *kvmclock_suite(void)
 	tcase_add_test(tc, test_update_is_seen_store_by_store);
 	tcase_add_test(tc, test_hv_tsc_page);
 	tcase_add_test(tc, test_freebsd_stride);
+	tcase_add_test(tc, test_mul_recomputed_on_rate_change);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;

@@ -62,6 +62,13 @@ check "plugin lacks the entry point" 2 "does not export the entry point" "$bin" 
 check "plugin crashes at load" 2 "crashed while loading (signal 6" "$bin" --quiet $p/load-crash.scn
 check "plugin file missing" 2 "cannot read" "$bin" --quiet --set 'arm.first.reader="nope.c"' $p/two-arms.scn
 
+# A results database that cannot be used: the summary is still printed, exit 3.
+check "database cannot be opened" 3 "2 of 2 expectations held" \
+	"$bin" --quiet --db /nonexistent/dir/r.db $d/small.scn
+check "database error is named" 3 "results database: /nonexistent/dir/r.db" \
+	"$bin" --quiet --db /nonexistent/dir/r.db $d/small.scn
+check "run stored" 0 "results: run [0-9a-f]* in build/cli.db" "$bin" $d/small.scn
+
 # The regression gate: the committed baseline passes; a deliberately changed one fails and
 # names the metric; a missing baseline is bad input.
 check "gate passes on the baseline" 0 "" "$bin" --quiet --no-db --baseline scenarios/baseline.tsv \
