@@ -86,6 +86,13 @@ struct policy_ops {
 	void (*on_exit)(struct policy *p, struct vcpu *v, sim_ns t);
 	/* The guest TSC of v at t, while v executes guest code on v->pcpu. The hot path. */
 	uint64_t (*guest_tsc)(struct policy *p, const struct vcpu *v, sim_ns t);
+	/*
+	 * Optional: the guest executed RDTSC and the policy traps it (TSC trapping, Xen's emulated
+	 * TSC). Returns the value the hypervisor emulates, may change state (a +1 bump), and sets
+	 * *cost_ns to what the trap costs the reader (a VM exit). NULL: RDTSC is not trapped and
+	 * reads guest_tsc at ~10 ns.
+	 */
+	uint64_t (*on_rdtsc)(struct policy *p, struct vcpu *v, sim_ns t, sim_ns *cost_ns);
 	void (*on_tsc_write)(struct policy *p, struct vcpu *v, uint64_t value, enum tsc_writer who,
 			     sim_ns t);
 	void (*on_host_change)(struct policy *p, const struct host_change *c, sim_ns t);

@@ -155,9 +155,18 @@ u64 vt_env_rdtsc(int ordered)
 	step(VT_YIELD_LOAD, 0);
 	if (VT_UNLIKELY(r->script != NULL))
 		return r->script->read_tsc(r->script->ctx);
-	tsc = policy_guest_tsc(&r->w->policy, &r->v->pub, r->t);
 	r->t_tsc = r->t;
 	r->tsc_read = true;
+	if (VT_UNLIKELY(r->w->policy.ops->on_rdtsc != NULL)) {
+		/* Trapped: the hypervisor emulates the value; the exit costs the reader. */
+		sim_ns cost = COST_MSR_EXIT_NS;
+
+		tsc = r->w->policy.ops->on_rdtsc(&r->w->policy, &r->v->pub, r->t, &cost);
+		r->t += cost;
+		r->msr_exits++;
+		return tsc;
+	}
+	tsc = policy_guest_tsc(&r->w->policy, &r->v->pub, r->t);
 	r->t += COST_RDTSC_NS;
 	return tsc;
 }

@@ -96,7 +96,7 @@ struct load_stats {
 	uint64_t events, migrations, io_exits, stalls, preemptions;
 	uint64_t dropped_arrivals; /* I/O, stall or migration arrivals while the vCPU could not take them */
 	uint64_t livelocks;        /* reads abandoned after GENV_MAX_CALLS environment calls */
-	uint64_t msr_exits;        /* VM exits taken by readers (MSR fallbacks) */
+	uint64_t msr_exits;        /* VM exits taken by readers (MSR reads, trapped RDTSC) */
 	sim_ns off_cpu_ns;
 	sim_ns migrated_off_ns;    /* off-CPU time in intervals that ended on another host CPU */
 };
