@@ -81,6 +81,11 @@ static const struct key_desc keys[] = {
 	  "error of the host's boot-time TSC calibration (tsc_khz)" },
 	{ "host.hpet_skew_ppm", K_PPM, "0", NULL, "HPET / ACPI PM oscillator frequency error" },
 	{ "host.hz", K_INT, "250", NULL, "host tick rate (coarse clock), Hz" },
+	{ "host.smis", K_PAUSES, "[]", NULL,
+	  "SMI-like stalls of every CPU: (at, duration); invisible to the hypervisor" },
+	{ "host.timer", K_ENUM, "hrtimer", "hrtimer|tick",
+	  "how the host delivers the guest's timers: high resolution, or at its next tick" },
+	{ "host.timer_slack", K_TIME, "50us", NULL, "hrtimer: the host's timer slack" },
 
 	{ "vm.vcpus", K_INT, "2", NULL, "number of vCPUs" },
 	{ "vm.tsc_freq", K_FREQ, NULL, NULL,
@@ -110,6 +115,8 @@ static const struct key_desc keys[] = {
 	  "kvm-unit-tests reads under one shared lock, per vCPU per second" },
 	{ "workload.hop.read_rate", K_RATE, "0", NULL, "reads per second of a task hopping vCPUs" },
 	{ "workload.hop.rate", K_RATE, "100/s", NULL, "hops of that task to another vCPU per second" },
+	{ "workload.sleep.rate", K_RATE, "0", NULL, "guest sleeps per vCPU per second (Poisson)" },
+	{ "workload.sleep.length", K_DIST, "fixed(1ms)", NULL, "the sleep the guest asks for" },
 
 	{ "metrics.sample_interval", K_TIME, "10ms", NULL, "vCPU skew and drift sampling period" },
 	{ "metrics.series_interval", K_TIME, "100ms", NULL,
@@ -792,6 +799,40 @@ static bool build_host(struct build *b, struct scn_doc *defaults)
 		return false;
 	}
 	cfg->host.hz = (unsigned)v;
+	if (!set_enum(b, "host.timer", &e, defaults) ||
+	    !set_u64(b, "host.timer_slack", SCN_DIM_TIME, &cfg->host_timer.slack, defaults))
+		return false;
+	cfg->host_timer.tick = e == 1;
+	return true;
+}
+
+/* A list of (at, duration) pairs in time order, not overlapping (vm.pauses, host.smis). */
+static bool get_intervals(struct build *b, const char *key, unsigned *n, struct pause_cfg **out,
+			  struct scn_doc *defaults)
+{
+	const struct scn_value *x = value_of(b, key, defaults);
+
+	if (!x || !list_of(b, x, key, "(at, duration)"))
+		return false;
+	*n = x->n;
+	*out = cfg_alloc(b->cfg, x->n * sizeof(**out));
+	if (!*out) {
+		nomem(b);
+		return false;
+	}
+	for (unsigned i = 0; i < x->n; i++) {
+		const struct scn_value *t = x->items[i];
+		struct pause_cfg *p = &(*out)[i];
+
+		if (!tuple2(b, t, key, "(at, duration)") ||
+		    !get_u64(b, t->items[0], SCN_DIM_TIME, key, &p->at) ||
+		    !get_u64(b, t->items[1], SCN_DIM_TIME, key, &p->length))
+			return false;
+		if (i > 0 && p->at < p[-1].at + p[-1].length) {
+			fail(b, &t->loc, "%s must be in time order and must not overlap", key);
+			return false;
+		}
+	}
 	return true;
 }
 
@@ -849,28 +890,9 @@ static bool build_vm(struct build *b, struct scn_doc *defaults)
 	    !set_double(b, "vm.paging.rate", SCN_DIM_RATE, &cfg->vm.paging.rate, defaults) ||
 	    !set_dist(b, "vm.paging.duration", &cfg->vm.paging.duration, defaults))
 		return false;
-	x = value_of(b, "vm.pauses", defaults);
-	if (!x || !list_of(b, x, "vm.pauses", "(at, duration)"))
+	if (!get_intervals(b, "vm.pauses", &cfg->vm.npauses, &cfg->vm.pauses, defaults) ||
+	    !get_intervals(b, "host.smis", &cfg->host_smis.n, &cfg->host_smis.at, defaults))
 		return false;
-	cfg->vm.npauses = x->n;
-	cfg->vm.pauses = cfg_alloc(cfg, x->n * sizeof(*cfg->vm.pauses));
-	if (!cfg->vm.pauses) {
-		nomem(b);
-		return false;
-	}
-	for (unsigned i = 0; i < x->n; i++) {
-		const struct scn_value *t = x->items[i];
-		struct pause_cfg *p = &cfg->vm.pauses[i];
-
-		if (!tuple2(b, t, "vm.pauses", "(at, duration)") ||
-		    !get_u64(b, t->items[0], SCN_DIM_TIME, "vm.pauses", &p->at) ||
-		    !get_u64(b, t->items[1], SCN_DIM_TIME, "vm.pauses", &p->length))
-			return false;
-		if (i > 0 && p->at < p[-1].at + p[-1].length) {
-			fail(b, &t->loc, "vm.pauses must be in time order and must not overlap");
-			return false;
-		}
-	}
 
 	if (!set_enum(b, "sched.mode", &e, defaults))
 		return false;
@@ -905,6 +927,9 @@ static bool build_workload(struct build *b, struct scn_doc *defaults)
 	    !set_double(b, "workload.hop.read_rate", SCN_DIM_RATE, &cfg->workload.hop_read_rate,
 			defaults) ||
 	    !set_double(b, "workload.hop.rate", SCN_DIM_RATE, &cfg->workload.hop_rate, defaults) ||
+	    !set_double(b, "workload.sleep.rate", SCN_DIM_RATE, &cfg->workload.sleep_rate,
+			defaults) ||
+	    !set_dist(b, "workload.sleep.length", &cfg->workload.sleep_length, defaults) ||
 	    !set_u64(b, "metrics.sample_interval", SCN_DIM_TIME, &cfg->metrics.sample_interval,
 		     defaults) ||
 	    !set_u64(b, "metrics.jump_threshold", SCN_DIM_TIME, &cfg->metrics.jump_threshold,
@@ -929,11 +954,11 @@ static bool build_workload(struct build *b, struct scn_doc *defaults)
 		const double *rates[] = { &cfg->workload.read_rate, &cfg->workload.locked_rate,
 					  &cfg->workload.hop_read_rate, &cfg->workload.hop_rate,
 					  &cfg->vm.io.rate, &cfg->vm.paging.rate,
-					  &cfg->sched.migrate_rate };
+					  &cfg->sched.migrate_rate, &cfg->workload.sleep_rate };
 		static const char *const names[] = { "workload.read_rate", "workload.locked_rate",
 						     "workload.hop.read_rate", "workload.hop.rate",
 						     "vm.io.rate", "vm.paging.rate",
-						     "sched.migrate_rate" };
+						     "sched.migrate_rate", "workload.sleep.rate" };
 
 		for (size_t i = 0; i < VT_ARRAY_SIZE(rates); i++)
 			if (*rates[i] > 1e9) {

@@ -59,6 +59,14 @@ struct config {
 
 	struct host_cfg host;   /* host.cpu points into cpus */
 	struct host_cpu_cfg *cpus;
+	struct {
+		unsigned n;
+		struct pause_cfg *at;   /* SMI-like stalls of all CPUs */
+	} host_smis;
+	struct {
+		bool tick;              /* guest timers fire at the host's next tick */
+		sim_ns slack;           /* hrtimer slack */
+	} host_timer;
 
 	struct {
 		unsigned nvcpus;
@@ -84,6 +92,8 @@ struct config {
 		double locked_rate;     /* lock-ordered reads per vCPU per second */
 		double hop_read_rate;   /* the hopping task's reads per second (0: no hopper) */
 		double hop_rate;        /* its hops to another vCPU per second */
+		double sleep_rate;      /* guest sleeps per vCPU per second */
+		const struct dist *sleep_length;
 	} workload;
 
 	struct {

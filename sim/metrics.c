@@ -39,6 +39,10 @@ const struct metric_info metric_info[M_COUNT] = {
 			     "true time a vCPU's clock stood still and never caught up (worst vCPU)" },
 	[M_MAX_VCPU_SKEW_NS] = { "max_vcpu_skew_ns", "ns", 0, true,
 				 "largest spread of the vCPUs' clock errors at a sample tick" },
+	[M_MAX_SLEEP_OVERSHOOT_NS] = { "max_sleep_overshoot_ns", "ns", 0, true,
+				       "largest delay of a guest sleep's wake past what it asked" },
+	[M_MEAN_SLEEP_OVERSHOOT_NS] = { "mean_sleep_overshoot_ns", "ns", 0, true,
+					"mean of that delay over all sleeps (floor)" },
 };
 
 int metric_lookup(const char *name)
@@ -147,6 +151,16 @@ unsigned metrics_read(struct metrics *m, unsigned vi, int chain, sim_ns t, uint6
 	return flags;
 }
 
+void metrics_sleep(struct metrics *m, sim_ns requested, sim_ns delivered)
+{
+	uint64_t over = delivered > requested ? delivered - requested : 0;
+
+	m->sleeps++;
+	m->sum_overshoot += over;
+	if (over > m->max_overshoot)
+		m->max_overshoot = over;
+}
+
 void metrics_sample(struct metrics *m, sim_ns t)
 {
 	int64_t lo = INT64_MAX, hi = INT64_MIN;
@@ -241,6 +255,8 @@ void metrics_finish(const struct metrics *m, int64_t out[M_COUNT])
 	out[M_FINAL_ERROR_NS] = m->final_error_ns;
 	out[M_LOST_TIME_NS] = (int64_t)lost;
 	out[M_MAX_VCPU_SKEW_NS] = (int64_t)m->max_vcpu_skew_ns;
+	out[M_MAX_SLEEP_OVERSHOOT_NS] = (int64_t)m->max_overshoot;
+	out[M_MEAN_SLEEP_OVERSHOOT_NS] = m->sleeps ? (int64_t)(m->sum_overshoot / m->sleeps) : 0;
 
 	/*
 	 * Drift: slope of e (ns) against k (sample ticks of sample_interval ns) by least squares,

@@ -31,6 +31,8 @@ enum metric_id {
 	M_DRIFT_PPM,
 	M_LOST_TIME_NS,
 	M_MAX_VCPU_SKEW_NS,
+	M_MAX_SLEEP_OVERSHOOT_NS,
+	M_MEAN_SLEEP_OVERSHOOT_NS,
 	M_COUNT
 };
 
@@ -80,6 +82,8 @@ struct metrics {
 	int64_t final_error_ns;
 	uint64_t max_vcpu_skew_ns;
 	/* Drift: least squares of e against sample index k over (k, e) points. */
+	uint64_t sleeps, max_overshoot;
+	u128 sum_overshoot;
 	uint64_t nsamples;       /* sample ticks so far */
 	uint64_t npoints;
 	s128 sum_k, sum_kk, sum_e, sum_ke;
@@ -104,6 +108,8 @@ struct read_prev {
  * METRIC_* flags; prev (may be NULL) receives what the read was compared with. */
 unsigned metrics_read(struct metrics *m, unsigned v, int chain, sim_ns t, uint64_t g,
 		      bool fallback, struct read_prev *prev);
+/* A guest sleep asked to end at `requested` and woken at `delivered` (true time). */
+void metrics_sleep(struct metrics *m, sim_ns requested, sim_ns delivered);
 /* The sampler's tick: vCPU skew and drift points. */
 void metrics_sample(struct metrics *m, sim_ns t);
 

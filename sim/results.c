@@ -318,14 +318,15 @@ void results_print_json(const struct results *r, FILE *out)
 		fprintf(out, "}, \"load\": {\"events\": %llu, \"migrations\": %llu, \"io_exits\": %llu, "
 			     "\"stalls\": %llu, \"preemptions\": %llu, \"dropped_arrivals\": %llu, "
 			     "\"off_cpu_ns\": %llu, \"migrated_off_ns\": %llu, \"msr_exits\": %llu, "
-			     "\"livelocks\": %llu}",
+			     "\"livelocks\": %llu, \"sleeps\": %llu}",
 			(unsigned long long)a->load.events, (unsigned long long)a->load.migrations,
 			(unsigned long long)a->load.io_exits, (unsigned long long)a->load.stalls,
 			(unsigned long long)a->load.preemptions,
 			(unsigned long long)a->load.dropped_arrivals,
 			(unsigned long long)a->load.off_cpu_ns,
 			(unsigned long long)a->load.migrated_off_ns,
-			(unsigned long long)a->load.msr_exits, (unsigned long long)a->load.livelocks);
+			(unsigned long long)a->load.msr_exits, (unsigned long long)a->load.livelocks,
+			(unsigned long long)a->load.sleeps);
 		fputs(", \"vcpus\": [", out);
 		for (unsigned v = 0; v < a->nvcpus; v++) {
 			const struct vcpu_metrics *vm = &a->vcpu[v];

@@ -82,8 +82,9 @@ static void serve(struct world *w, struct vcpu_rt *v)
 
 	if (v->pending == 0 || v->pub.state != VCPU_RUNNING)
 		return;
-	if (t < v->busy_until) {
-		arm_retry(w, v, v->busy_until);
+	if (t < v->busy_until || t < w->frozen_until) {
+		/* Busy with a read, or every CPU is in SMM. */
+		arm_retry(w, v, v->busy_until > w->frozen_until ? v->busy_until : w->frozen_until);
 		return;
 	}
 	end = t;

@@ -24,6 +24,7 @@ static const char *const ev_names[EV_KIND_COUNT] = {
 	[EV_QUANTUM] = "quantum", [EV_PAUSE] = "vm-pause", [EV_RESUME] = "vm-resume",
 	[EV_HOST_CHANGE] = "host-tsc-change", [EV_WANDER] = "host-tsc-wander",
 	[EV_SAMPLE] = "sample", [EV_TIMER] = "timer", [EV_SERIES] = "series",
+	[EV_SMI] = "smi", [EV_SLEEP] = "guest-sleep",
 };
 
 void world_push(struct world *w, sim_ns t, enum ev_kind kind, uint32_t who, uint32_t arg)
@@ -198,6 +199,34 @@ static void wander(struct world *w, unsigned cpu)
 	world_push(w, w->now + w->cfg->host.wander_interval, EV_WANDER, cpu, 0);
 }
 
+/*
+ * A guest sleep of a drawn length, armed now on vCPU v. The host delivers the wake-up with a
+ * high-resolution timer (after its timer slack) or, with `host.timer = tick`, at a tick: a
+ * callout of ceil(length / tick) ticks counted from the current tick, plus one (the partial
+ * current tick), as tick-based kernels do (NetBSD PR kern/43997): between one and two ticks late.
+ */
+static void guest_sleep(struct world *w, unsigned v)
+{
+	const struct config *cfg = w->cfg;
+	uint64_t len = world_draw(w, CH_SLEEP, v, cfg->workload.sleep_length);
+	sim_ns want = w->now + len, got;
+
+	world_push(w, w->now + world_interval(w, CH_SLEEP, v, cfg->workload.sleep_rate), EV_SLEEP,
+		   v, 0);
+	if (cfg->host_timer.tick) {
+		sim_ns tick = NS_PER_SEC / cfg->host.hz;
+		sim_ns ticks = (len + tick - 1) / tick + 1;
+
+		got = (w->now / tick + ticks) * tick;
+	} else {
+		got = want + cfg->host_timer.slack;
+	}
+	if (got < w->frozen_until)
+		got = w->frozen_until;
+	metrics_sleep(&w->metrics, want, got);
+	w->load.sleeps++;
+}
+
 /* The recording's series: each vCPU's latest read, if it read since the last tick. */
 static void series_tick(struct world *w)
 {
@@ -334,6 +363,12 @@ int world_run(struct world *w)
 		world_push(w, cfg->metrics.sample_interval, EV_SAMPLE, 0, 0);
 	if (w->rec)
 		world_push(w, w->rec->series_interval, EV_SERIES, 0, 0);
+	for (unsigned i = 0; i < cfg->host_smis.n; i++)
+		world_push(w, cfg->host_smis.at[i].at, EV_SMI, 0, i);
+	if (cfg->workload.sleep_rate > 0)
+		for (unsigned i = 0; i < cfg->vm.nvcpus; i++)
+			world_push(w, world_interval(w, CH_SLEEP, i, cfg->workload.sleep_rate), EV_SLEEP,
+				   i, 0);
 	for (unsigned c = 0; c < CHAIN_COUNT; c++)
 		w->chain_last_vcpu[c] = -1;
 	vcpu_boot(w);
@@ -387,6 +422,17 @@ int world_run(struct world *w)
 			break;
 		case EV_SERIES:
 			series_tick(w);
+			break;
+		case EV_SMI: {
+			/* SMM: every CPU stops; the hypervisor does not see it, TSCs keep counting. */
+			sim_ns end = w->now + cfg->host_smis.at[e.arg].length;
+
+			if (end > w->frozen_until)
+				w->frozen_until = end;
+			break;
+		}
+		case EV_SLEEP:
+			guest_sleep(w, e.who);
 			break;
 		default:
 			w->error = VT_EIO;

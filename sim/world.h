@@ -43,6 +43,8 @@ enum ev_kind {
 	EV_SAMPLE,       /* metrics sampler tick */
 	EV_TIMER,        /* who = timer slot */
 	EV_SERIES,       /* the recording's series sampler tick */
+	EV_SMI,          /* arg = index of the SMI: every CPU stalls */
+	EV_SLEEP,        /* who = vCPU: the guest arms a sleep */
 	EV_KIND_COUNT
 };
 
@@ -56,6 +58,7 @@ enum choice_kind {
 	CH_SCHED,         /* index: vCPU; migration arrivals, gaps, targets, wake placement */
 	CH_HOST,          /* index: host CPU; wander steps */
 	CH_QUANTUM,       /* quantum timer phases */
+	CH_SLEEP,         /* index: vCPU; guest sleep arrivals and lengths */
 	CH_KIND_COUNT
 };
 
@@ -97,6 +100,7 @@ struct load_stats {
 	uint64_t dropped_arrivals; /* I/O, stall or migration arrivals while the vCPU could not take them */
 	uint64_t livelocks;        /* reads abandoned after GENV_MAX_CALLS environment calls */
 	uint64_t msr_exits;        /* VM exits taken by readers (MSR reads, trapped RDTSC) */
+	uint64_t sleeps;           /* guest sleeps delivered */
 	sim_ns off_cpu_ns;
 	sim_ns migrated_off_ns;    /* off-CPU time in intervals that ended on another host CPU */
 };
@@ -138,6 +142,7 @@ struct world {
 	unsigned ntimers, cap_timers;
 
 	bool paused;
+	sim_ns frozen_until;     /* an SMI: no guest code runs before this instant */
 	/* Called after every event when set (tests check the state machine's invariants). */
 	void (*after_event)(struct world *w, void *ctx);
 	void *after_ctx;

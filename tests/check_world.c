@@ -202,6 +202,44 @@ START_TEST(test_trace_lines)
 }
 END_TEST
 
+START_TEST(test_sleep_overshoot)
+{
+	/* hrtimer: every sleep wakes exactly the slack late. tick (hz 100): a fixed 15 ms sleep is
+	 * a callout of ceil(15/10) + 1 = 3 ticks from the current tick: 5 ms (< 15 ms] late. */
+	struct tu_run r;
+
+	tu_run_text(&r, "duration = 2s\nhost { cpus = 1; hz = 100; timer_slack = 50us }\n"
+			"vm.vcpus = 2\nworkload { sleep.rate = 200/s; sleep.length = fixed(15ms) }\n"
+			"arm hr { policy = ideal }\narm tick { policy = ideal; host.timer = tick }\n");
+	ck_assert_int_eq(r.m[0][M_MAX_SLEEP_OVERSHOOT_NS], 50000);
+	ck_assert_int_eq(r.m[0][M_MEAN_SLEEP_OVERSHOOT_NS], 50000);
+	ck_assert_int_le(r.m[1][M_MAX_SLEEP_OVERSHOOT_NS], 15000000);
+	ck_assert_int_gt(r.m[1][M_MEAN_SLEEP_OVERSHOOT_NS], 5000000);
+	ck_assert_int_lt(r.m[1][M_MEAN_SLEEP_OVERSHOOT_NS], 15000000);
+	ck_assert_uint_gt(r.load[1].sleeps, 600);
+	tu_free(&r);
+}
+END_TEST
+
+START_TEST(test_smi_stalls_reads_not_clocks)
+{
+	/* A 30 ms SMI: periodic reads every 100 us are held and one per vCPU is served at its end;
+	 * the TSC kept counting, so the guest clock lost nothing. */
+	struct tu_run r, base;
+
+	tu_run_text(&base, "duration = 100ms\nhost { cpus = 1; cpu.freq = 1GHz }\nvm.vcpus = 1\n"
+			   "workload { read_rate = 10kHz; arrivals = periodic }\narm tsc-offset\n");
+	tu_run_text(&r, "duration = 100ms\nhost { cpus = 1; cpu.freq = 1GHz; smis = [(50ms, 30ms)] }\n"
+			"vm.vcpus = 1\nworkload { read_rate = 10kHz; arrivals = periodic }\n"
+			"arm tsc-offset\n");
+	ck_assert_int_eq(r.m[0][M_READS], base.m[0][M_READS] - 299);
+	ck_assert_int_eq(r.m[0][M_MAX_ABS_ERROR_NS], 0);
+	ck_assert_int_eq(r.m[0][M_LOST_TIME_NS], 0);
+	tu_free(&r);
+	tu_free(&base);
+}
+END_TEST
+
 Suite *world_suite(void)
 {
 	Suite *s = suite_create("world");
@@ -215,6 +253,8 @@ Suite *world_suite(void)
 	tcase_add_test(tc, test_common_random_numbers);
 	tcase_add_test(tc, test_boot_tsc_zero);
 	tcase_add_test(tc, test_trace_lines);
+	tcase_add_test(tc, test_sleep_overshoot);
+	tcase_add_test(tc, test_smi_stalls_reads_not_clocks);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
