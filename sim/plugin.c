@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "plugin.h"
+#include "util.h"
 
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
@@ -53,80 +54,10 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-/* Reads a whole file; NULL with errno on failure. */
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
-
-	if (!f)
-		return NULL;
-	for (;;) {
-		if (n == cap) {
-			char *nb;
-
-			cap = cap ? 2 * cap : 65536;
-			nb = realloc(buf, cap + 1);
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				errno = ENOMEM;
-				return NULL;
-			}
-			buf = nb;
-		}
-		size_t got = fread(buf + n, 1, cap - n, f);
-
-		n += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f)) {
-		free(buf);
-		fclose(f);
-		errno = EIO;
-		return NULL;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 /* The models/ directory: $VTSIM_MODELS, else found upward from the executable. */
 static bool find_models(char *out, size_t len)
-	__attribute__((nonnull));
-static bool find_models(char *out, size_t len)
 {
-	const char *env = getenv("VTSIM_MODELS");
-	char exe[PATH_MAX], probe[PATH_MAX + 64];
-
-	if (len < PATH_MAX + 8)
-		return false;
-	ssize_t n;
-
-	if (env && *env) {
-		snprintf(out, len, "%s", env);
-		return true;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return false;
-	exe[n] = '\0';
-	for (int up = 0; up < 5; up++) {
-		char *slash = strrchr(exe, '/');
-
-		if (!slash)
-			return false;
-		*slash = '\0';
-		snprintf(probe, sizeof(probe), "%s/models/guest/env.h", exe);
-		if (access(probe, R_OK) == 0) {
-			snprintf(out, len, "%.*s/models", PATH_MAX - 8, exe);
-			return true;
-		}
-	}
-	return false;
+	return util_find_dir("VTSIM_MODELS", "models", "guest/env.h", out, len);
 }
 
 static const char *cache_dir(char *buf, size_t len)
@@ -273,7 +204,7 @@ int plugin_prepare(const char *name, const char *scenario_path, struct plugin_in
 	} else {
 		snprintf(src, sizeof(src), "%s", name);
 	}
-	text = slurp(src, &len);
+	text = util_slurp(src, &len);
 	if (!text) {
 		snprintf(msg, msglen, "reader plugin '%s': cannot read %s: %s", name, src,
 			 strerror(errno));
@@ -296,7 +227,7 @@ int plugin_prepare(const char *name, const char *scenario_path, struct plugin_in
 			char hp[PATH_MAX + 64];
 
 			snprintf(hp, sizeof(hp), "%s/%s", models, env_headers[i]);
-			text = slurp(hp, &len);
+			text = util_slurp(hp, &len);
 			if (!text) {
 				snprintf(msg, msglen, "reader plugin '%s': cannot read %s", name, hp);
 				return VT_EINPUT;
@@ -333,7 +264,7 @@ int plugin_prepare(const char *name, const char *scenario_path, struct plugin_in
 			st = run(argv, errfile);
 			if (st != 0) {
 				size_t elen = 0;
-				char *err = slurp(errfile, &elen);
+				char *err = util_slurp(errfile, &elen);
 
 				snprintf(msg, msglen, "reader plugin '%s' failed to compile (%s exited %d):\n%s",
 					 name, cc, st, err ? err : "");
@@ -392,7 +323,7 @@ static int plugin_init(struct reader *r, const struct reader_ctx *ctx, const str
 		return VT_EINPUT;
 	/* A private copy per arm, so the object's statics start afresh (dlopen of the same path
 	 * would return the already loaded instance). */
-	data = slurp(ctx->plugin_so, &len);
+	data = util_slurp(ctx->plugin_so, &len);
 	if (!data)
 		return VT_EIO;
 	snprintf(copy, sizeof(copy), "%s.XXXXXX", ctx->plugin_so);

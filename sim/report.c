@@ -44,6 +44,7 @@
 
 #include "metrics.h"
 #include "report.h"
+#include "util.h"
 #include "store.h"
 #include "vt.h"
 
@@ -444,48 +445,6 @@ static int mkdirs(const char *path)
 		return -1;
 	}
 	return 0;
-}
-
-/* A whole file, NUL-terminated; NULL with errno on failure. */
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
-
-	if (!f)
-		return NULL;
-	for (;;) {
-		if (n == cap) {
-			char *nb;
-
-			cap = cap ? 2 * cap : 65536;
-			nb = realloc(buf, cap + 1);
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				errno = ENOMEM;
-				return NULL;
-			}
-			buf = nb;
-		}
-		size_t got = fread(buf + n, 1, cap - n, f);
-
-		n += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f)) {
-		free(buf);
-		fclose(f);
-		errno = EIO;
-		return NULL;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	if (len)
-		*len = n;
-	return buf;
 }
 
 /* DIR/name into out; false when it does not fit. */
@@ -1204,32 +1163,12 @@ static int load_run(struct report *rep, struct run *run)
 static void find_templates(struct report *rep)
 {
 	const char *env = getenv("VTSIM_REPORTS");
-	char exe[PATH_MAX], probe[PATH_MAX + 32];
-	ssize_t n;
 
 	rep->tpl_dir[0] = '\0';
-	if (env && *env) {
-		snprintf(rep->tpl_dir, sizeof(rep->tpl_dir), "%s", env);
-		rep->tpl_from_env = true;
-		return;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return;
-	exe[n] = '\0';
-	for (int up = 0; up < 5; up++) {
-		char *slash = strrchr(exe, '/');
-
-		if (!slash)
-			return;
-		*slash = '\0';
-		snprintf(probe, sizeof(probe), "%s/reports/error.gp", exe);
-		if (access(probe, R_OK) == 0) {
-			snprintf(rep->tpl_dir, sizeof(rep->tpl_dir), "%.*s/reports", PATH_MAX - 16,
-				 exe);
-			return;
-		}
-	}
+	rep->tpl_from_env = env && *env;
+	if (!util_find_dir("VTSIM_REPORTS", "reports", "error.gp", rep->tpl_dir,
+			   sizeof(rep->tpl_dir)))
+		rep->tpl_dir[0] = '\0';
 }
 
 /* Template `name`: reports/<name>.gp, else the built-in copy. Caller frees. */
@@ -1241,7 +1180,7 @@ static char *load_template(struct report *rep, const char *name)
 
 	if (rep->tpl_dir[0]) {
 		snprintf(path, sizeof(path), "%s/%s.gp", rep->tpl_dir, name);
-		text = slurp(path, NULL);
+		text = util_slurp(path, NULL);
 		if (!text && rep->tpl_from_env && !rep->tpl_warned) {
 			fprintf(rep->err, "report: VTSIM_REPORTS=%s: cannot read %s (%s); using the "
 					  "built-in templates\n", rep->tpl_dir, path,
@@ -2087,7 +2026,7 @@ static bool html_png(FILE *f, const struct run *run, const struct plot *p)
 
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return false;
-	png = slurp(path, &len);
+	png = util_slurp(path, &len);
 	if (!png)
 		return false;
 	b64 = malloc(4 * ((len + 2) / 3) + 1);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "results.h"
+#include "util.h"
 
 static const struct arm_result *arm_named(const struct results *r, const char *name)
 {
@@ -111,20 +112,6 @@ void results_check(struct results *r)
 	}
 }
 
-static const char *cs_name(enum host_clocksource cs)
-{
-	switch (cs) {
-	case CS_TSC:
-		return "tsc";
-	case CS_HPET:
-		return "hpet";
-	case CS_ACPI_PM:
-		return "acpi_pm";
-	default:
-		return "auto";
-	}
-}
-
 /* A value for display: integers without a fraction, others with up to 3 decimals. */
 static void fmt_num(double v, char *buf, size_t len)
 {
@@ -166,7 +153,7 @@ void results_print_table(const struct results *r, FILE *out)
 		char buf[48];
 
 		snprintf(buf, sizeof(buf), "%s/%s", r->arms[i].host.tsc_stable ? "stable" : "unstable",
-			 cs_name(r->arms[i].host.cs));
+			 util_clocksource_name(r->arms[i].host.cs));
 		fprintf(out, "%*s", w, buf);
 	}
 	fprintf(out, "\n%-24s", "  host tsc_khz");
@@ -304,7 +291,7 @@ void results_print_json(const struct results *r, FILE *out)
 		json_str(out, a->arm->reader_name);
 		fprintf(out, ", \"host\": {\"tsc_stable\": %s, \"clocksource\": \"%s\", \"tsc_khz\": %u, "
 			     "\"mult\": %u, \"shift\": %u}",
-			a->host.tsc_stable ? "true" : "false", cs_name(a->host.cs), a->host.tsc_khz,
+			a->host.tsc_stable ? "true" : "false", util_clocksource_name(a->host.cs), a->host.tsc_khz,
 			a->host.mult, a->host.shift);
 		fputs(", \"metrics\": {", out);
 		for (int m = 0; m < M_COUNT; m++) {

@@ -34,6 +34,7 @@
 
 #include "registry.h"
 #include "store.h"
+#include "util.h"
 
 /* The prepared statements a store keeps for its whole life (bound per row, reset after). */
 enum store_stmt {
@@ -309,20 +310,6 @@ static void utc_now(char out[32])
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(out, 24, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(out + strlen(out), 8, ".%03dZ", (int)(ts.tv_nsec / 1000000));
-}
-
-static const char *cs_name(enum host_clocksource cs)
-{
-	switch (cs) {
-	case CS_TSC:
-		return "tsc";
-	case CS_HPET:
-		return "hpet";
-	case CS_ACPI_PM:
-		return "acpi_pm";
-	default:
-		return "auto";
-	}
 }
 
 /* The busy timeout: STORE_BUSY_TIMEOUT_MS, or VTSIM_DB_BUSY_MS (milliseconds) for tests. */
@@ -881,7 +868,7 @@ static int put_arm(struct store *s, const char *run_id, unsigned ord, const stru
 	b_text(&b, arm->reader_name ? arm->reader_name : arm->reader ? arm->reader->name : NULL);
 	b_text(&b, sb_str(&opts));
 	b_int(&b, a->host.tsc_stable);
-	b_text(&b, cs_name(a->host.cs));
+	b_text(&b, util_clocksource_name(a->host.cs));
 	b_int(&b, a->host.tsc_khz);
 	if (rec) {
 		b_u64(&b, rec->series_interval);

@@ -1,0 +1,23 @@
+/*
+ * util.h: small helpers several parts of bin/sim share: reading a whole file, finding vtsim's
+ * own source directories next to the executable, naming a host clocksource.
+ */
+#ifndef VT_UTIL_H
+#define VT_UTIL_H
+
+#include "host.h"
+#include "vt.h"
+
+/* A whole file, NUL-terminated (malloc'd); *len its length when len is not NULL; NULL with
+ * errno on failure. */
+char *util_slurp(const char *path, size_t *len);
+/*
+ * vtsim's directory `sub` ("models", "reports"): $env_var when set, else found upward (up to five
+ * levels) from the executable's directory by the presence of `probe` inside it. False if none.
+ */
+bool util_find_dir(const char *env_var, const char *sub, const char *probe, char *out,
+		   size_t len);
+/* "tsc", "hpet", "acpi_pm" ("auto" before resolution). */
+const char *util_clocksource_name(enum host_clocksource cs);
+
+#endif /* VT_UTIL_H */
