@@ -77,6 +77,7 @@ struct kvmclock {
 	bool stable_cpuid;               /* KVM_FEATURE_CLOCKSOURCE_STABLE_BIT in CPUID */
 	bool periodic_sync;
 	bool stop_on_resume;             /* the VMM sets GUEST_STOPPED after a pause */
+	bool cpu_change_only;            /* updates on a CPU change only, as KVM before 3.11 */
 	sim_ns write_ns;
 	bool global_armed;
 	bool master_ever;                /* master-clock mode was on at some point */
@@ -92,6 +93,8 @@ static const struct opt_desc kvmclock_options[] = {
 	{ "old_msr", OPT_BOOL, "no", NULL, "vCPU 0 registers through the old MSR (no master clock)" },
 	{ "periodic_sync", OPT_BOOL, "yes", NULL, "kvmclock_periodic_sync: a global update every 300 s" },
 	{ "guest_stopped", OPT_BOOL, "yes", NULL, "set PVCLOCK_GUEST_STOPPED after a VM pause" },
+	{ "load_update", OPT_ENUM, "every", "every|cpu_change",
+	  "on an unstable host TSC, a load on the same CPU asks an update (6.12) or not (KVM 3.x)" },
 	{ 0 },
 };
 
@@ -250,6 +253,7 @@ static int kvc_init_common(struct page *pg, const struct opt_set *opts, bool hv)
 	k->old_msr = opt_get(opts, "old_msr") != 0;
 	k->periodic_sync = opt_get(opts, "periodic_sync") != 0;
 	k->stop_on_resume = opt_get(opts, "guest_stopped") != 0;
+	k->cpu_change_only = opt_get(opts, "load_update") == 1;
 	k->mem = aligned_alloc(64, ((size_t)n * k->stride + 63) / 64 * 64);
 	k->v = calloc(n, sizeof(*k->v));
 	k->cpu_khz = calloc(h->ncpus, sizeof(*k->cpu_khz));
@@ -314,14 +318,16 @@ static void kvc_on_register(struct page *pg, struct vcpu *v, sim_ns t)
 	}
 }
 
-/* kvm_arch_vcpu_load: a vCPU on another host CPU than last time asks for a global update
- * unless the master clock makes entries CPU-independent. */
+/* kvm_arch_vcpu_load: a vCPU on another host CPU than last time (or any load on an unstable
+ * TSC) asks for a global update unless the master clock makes entries CPU-independent. */
 static void kvc_on_load(struct page *pg, struct vcpu *v, unsigned pcpu, sim_ns t)
 {
 	struct kvmclock *k = pg->state;
 	struct kvc_vcpu *kv = &k->v[v->id];
 
-	if (kv->last_pcpu != (int)pcpu) {
+	/* KVM runs this block on a CPU change, and on every load when the host TSC is unstable
+	 * (kvm_check_tsc_unstable()). */
+	if (kv->last_pcpu != (int)pcpu || (!pg->vm->host->tsc_stable && !k->cpu_change_only)) {
 		if (!k->use_master || kv->last_pcpu < 0)
 			global_update(pg, v->id, t);
 		kv->last_pcpu = (int)pcpu;

@@ -54,6 +54,8 @@ enum tsc_writer { TSC_WRITE_GUEST, TSC_WRITE_HOST };
 struct host_change {
 	enum { HOST_CHANGE_RATE, HOST_CHANGE_RESET } kind;
 	unsigned pcpu;
+	uint64_t before; /* the CPU's TSC just before the change */
+	uint64_t after;  /* and just after (differs only for a reset) */
 };
 
 #define POLICY_OPS_VERSION 1
@@ -61,6 +63,9 @@ struct host_change {
 /* What a policy promises (the conformance suite holds it to these). */
 #define POLICY_MONOTONIC_VCPU 1u /* each vCPU's guest TSC never goes backwards while the host's
 				    TSCs only move forward (a host TSC reset may break it) */
+#define POLICY_SCALES_TSC 4u     /* not a promise: the guest TSC is a scaled function of the full
+				    64-bit host counter (VMX/SVM TSC scaling), so a host counter
+				    wrap moves it, as on hardware */
 #define POLICY_ONE_GENERATION 2u /* every vCPU's TSC has the same offset from the host's (KVM's
 				    "all vCPUs matched", a condition of master-clock mode) */
 

@@ -9,6 +9,13 @@
 extern const struct policy_ops policy_ideal;
 extern const struct policy_ops policy_gtsc_resume;
 extern const struct policy_ops policy_tsc_offset;
+extern const struct policy_ops policy_kvm_catchup;
+extern const struct policy_ops policy_kvm_scaled;
+extern const struct policy_ops policy_vbox_catchup;
+extern const struct policy_ops policy_arm64_offset;
+extern const struct policy_ops policy_uptime_resume;
+extern const struct policy_ops policy_tsc_trap;
+extern const struct policy_ops policy_xen_emulate;
 extern const struct page_ops page_none;
 extern const struct page_ops page_kvmclock;
 extern const struct page_ops page_hv_tsc_page;
@@ -24,6 +31,13 @@ const struct policy_ops *const vt_policies[] = {
 	&policy_ideal,
 	&policy_gtsc_resume,
 	&policy_tsc_offset,
+	&policy_kvm_catchup,
+	&policy_kvm_scaled,
+	&policy_vbox_catchup,
+	&policy_arm64_offset,
+	&policy_uptime_resume,
+	&policy_tsc_trap,
+	&policy_xen_emulate,
 	NULL,
 };
 

@@ -16,6 +16,8 @@
 
 struct tsc_offset {
 	uint64_t offset; /* guest - host, modulo 2^64 */
+	bool adjusted;   /* a backwards host TSC was compensated ... */
+	sim_ns adjusted_at; /* ... at this instant (all CPUs reset together: adjust once) */
 };
 
 static int tsco_init(struct policy *p, const struct opt_set *opts)
@@ -46,6 +48,25 @@ static void tsco_on_tsc_write(struct policy *p, struct vcpu *v, uint64_t value, 
 	s->offset = value - host_tsc(p->vm->host, v->pcpu, t);
 }
 
+/*
+ * A host TSC that went backwards (suspend resets it): KVM's kvm_arch_enable_virtualization_cpu
+ * (x86.c, 6.12) finds the TSC below what it saw before and adds the difference to every vCPU's
+ * offset, so guest TSCs do not go back (the suspended time is not counted), and marks the TSC
+ * unstable for good (the kvmclock provider leaves master-clock mode). One VM-wide offset: when
+ * every CPU resets at one instant, the first decides.
+ */
+static void tsco_on_host_change(struct policy *p, const struct host_change *c, sim_ns t)
+{
+	struct tsc_offset *s = p->state;
+
+	if (c->kind == HOST_CHANGE_RESET && c->after < c->before &&
+	    !(s->adjusted && s->adjusted_at == t)) {
+		s->offset += c->before - c->after;
+		s->adjusted = true;
+		s->adjusted_at = t;
+	}
+}
+
 const struct policy_ops policy_tsc_offset = {
 	.version = POLICY_OPS_VERSION,
 	.name = "tsc-offset",
@@ -55,4 +76,5 @@ const struct policy_ops policy_tsc_offset = {
 	.init = tsco_init,
 	.guest_tsc = tsco_guest_tsc,
 	.on_tsc_write = tsco_on_tsc_write,
+	.on_host_change = tsco_on_host_change,
 };

@@ -11,7 +11,8 @@
  *
  * Leaving guest mode calls the policy's on_exit (return to the VMM), leaving the host CPU its
  * on_put; arriving on a host CPU on_load, entering guest mode on_entry, in KVM's order
- * (vcpu_load, then VM entry). Stale completions (an I/O end after a pause intervened) are
+ * (vcpu_load, then VM entry). An I/O exit returns from KVM_RUN to the VMM, so it is a put and
+ * the next KVM_RUN a load, on the same CPU (KVM loads and puts around every KVM_RUN). Stale completions (an I/O end after a pause intervened) are
  * recognised by the vCPU's generation number.
  *
  * Scheduling modes (config sched.mode): pinned (never moves), rate (migrations at a Poisson rate
@@ -62,8 +63,10 @@ static void enter_guest(struct world *w, struct vcpu_rt *v)
 {
 	unsigned pcpu = v->pub.pcpu;
 
-	page_on_entry(&w->page, &v->pub, pcpu, w->now);
+	/* The TSC offset is programmed first, then the clock page is written from it (KVM:
+	 * kvm_arch_vcpu_load adjusts the offset, kvm_guest_time_update then reads the guest TSC). */
 	policy_on_entry(&w->policy, &v->pub, pcpu, w->now);
+	page_on_entry(&w->page, &v->pub, pcpu, w->now);
 	if (v->entered) {
 		v->off_cpu_ns += w->now - v->off_cpu_since;
 		if (pcpu != v->last_entry_pcpu) {
@@ -88,16 +91,22 @@ static void enter_guest(struct world *w, struct vcpu_rt *v)
 
 static void dispatch(struct world *w, unsigned pcpu);
 
-/* The thread leaves its host CPU (KVM vcpu_put); in quantum mode the CPU takes the next one. */
-static void put(struct world *w, struct vcpu_rt *v)
+/* The thread gives its host CPU up; in quantum mode the CPU takes the next one. */
+static void release_cpu(struct world *w, struct vcpu_rt *v)
 {
 	unsigned pcpu = v->pub.pcpu;
 
-	policy_on_put(&w->policy, &v->pub, w->now);
 	if (quantum_mode(w) && w->cpu_owner[pcpu] == (int)v->pub.id) {
 		w->cpu_owner[pcpu] = -1;
 		dispatch(w, pcpu);
 	}
+}
+
+/* The thread leaves its host CPU (KVM vcpu_put), which may take the next thread. */
+static void put(struct world *w, struct vcpu_rt *v)
+{
+	policy_on_put(&w->policy, &v->pub, w->now);
+	release_cpu(w, v);
 }
 
 static void runq_push(struct world *w, struct vcpu_rt *v)
@@ -229,7 +238,9 @@ static void io_start(struct world *w, struct vcpu_rt *v)
 		w->load.dropped_arrivals++;
 		return;
 	}
+	/* KVM_RUN returns to the VMM: vcpu_put, though the thread keeps its CPU. */
 	leave_guest(w, v);
+	policy_on_put(&w->policy, &v->pub, w->now);
 	v->pub.state = VCPU_EXITED;
 	v->io_exits++;
 	v->gen++;
@@ -244,11 +255,13 @@ static void io_end(struct world *w, struct vcpu_rt *v, uint32_t gen)
 		/* The quantum expired during the exit: the thread yields now. */
 		v->preempt_pending = false;
 		v->preemptions++;
-		put(w, v);
+		release_cpu(w, v);
 		runq_push(w, v);
 		dispatch(w, v->pub.pcpu);
 		return;
 	}
+	/* The next KVM_RUN: vcpu_load on the same CPU, then the entry. */
+	load(w, v, v->pub.pcpu);
 	enter_guest(w, v);
 }
 
@@ -390,9 +403,10 @@ void vcpu_pause_vm(struct world *w)
 		switch (v->pub.state) {
 		case VCPU_RUNNING:
 			leave_guest(w, v);
-			/* fall through */
-		case VCPU_EXITED:
 			put(w, v);
+			break;
+		case VCPU_EXITED: /* already put when it returned to the VMM */
+			release_cpu(w, v);
 			break;
 		case VCPU_DESCHEDULED:
 			if (v->in_runq)

@@ -157,16 +157,18 @@ END_TEST
 
 START_TEST(test_global_update_after_100ms)
 {
-	/* vCPU 0 migrates at some time t (per-vCPU mode); vCPU 1, pinned by placement, gets its
-	 * entry rewritten at its first entry after t + 100 ms: count updates. */
+	/* A host KVM trusts, per-vCPU mode: a load on the same CPU asks nothing; a load on another
+	 * CPU asks this vCPU's update now and every vCPU's 100 ms later. Count updates. */
 	struct tu_run r;
 	struct world w;
 	int64_t f[LAYER_MAX_FACTS];
 
 	run_world(&r, &w,
-		  "duration = 95ms\nhost { cpus = 2; cpu.offset = [0, 86000] }\nvm.vcpus = 2\n"
+		  "duration = 95ms\nhost { cpus = 2; cpu.offset = [0, 86000]; tsc_stable = yes }\n"
+		  "vm.vcpus = 2\n"
 		  "vm.io.rate = 1kHz\nvm.pauses = [(1ms, 1us)]\nsched { mode = pinned }\n"
-		  "arm k { policy = tsc-offset; page = kvmclock; page.guest_stopped = no }\n", 0);
+		  "arm k { policy = tsc-offset; page = kvmclock; page.guest_stopped = no; "
+		  "page.masterclock = off }\n", 0);
 	w.page.ops->get_facts(&w.page, f);
 	/* Boot (2 entries), the resume after the pause rewrites both (2): the resume's load on the
 	 * same CPU asks no global update. */
@@ -174,10 +176,12 @@ START_TEST(test_global_update_after_100ms)
 	world_free(&w);
 	tu_free(&r);
 	run_world(&r, &w,
-		  "duration = 250ms\nhost { cpus = 2; cpu.offset = [0, 86000] }\nvm.vcpus = 2\n"
+		  "duration = 250ms\nhost { cpus = 2; cpu.offset = [0, 86000]; tsc_stable = yes }\n"
+		  "vm.vcpus = 2\n"
 		  "vm.io.rate = 1kHz\nvm.pauses = [(1ms, 1us)]\nsched { mode = rate; "
 		  "wake_migrate = 1; migrate_rate = 0 }\n"
-		  "arm k { policy = tsc-offset; page = kvmclock; page.guest_stopped = no }\n", 0);
+		  "arm k { policy = tsc-offset; page = kvmclock; page.guest_stopped = no; "
+		  "page.masterclock = off }\n", 0);
 	w.page.ops->get_facts(&w.page, f);
 	/* Boot 2; resume on other CPUs 2 (each also asks a global update) ; 100 ms later every
 	 * vCPU once more: 2. */

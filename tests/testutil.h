@@ -26,6 +26,7 @@ struct tu_run {
 	struct vcpu_metrics vm[TU_MAX_ARMS][TU_MAX_VCPUS];
 	uint64_t migrations[TU_MAX_ARMS][TU_MAX_VCPUS];
 	sim_ns migrated_off[TU_MAX_ARMS][TU_MAX_VCPUS];
+	sim_ns off_cpu[TU_MAX_ARMS][TU_MAX_VCPUS];
 	uint64_t events[TU_MAX_ARMS];
 };
 
@@ -61,6 +62,7 @@ static inline void tu_run_text(struct tu_run *r, const char *text)
 			r->vm[a][v] = w.metrics.v[v];
 			r->migrations[a][v] = w.vcpus[v].migrations;
 			r->migrated_off[a][v] = w.vcpus[v].migrated_off_ns;
+			r->off_cpu[a][v] = w.vcpus[v].off_cpu_ns;
 		}
 		world_free(&w);
 	}
