@@ -176,7 +176,7 @@ static void trace_event(struct world *w, const struct event *e)
 static void host_change(struct world *w, unsigned cpu, unsigned idx)
 {
 	const struct host_tsc_event *ev = &w->cfg->host.cpu[cpu].events[idx];
-	struct host_change c = { .pcpu = cpu };
+	struct host_change c = { .pcpu = cpu, .before = host_tsc(&w->host, cpu, w->now) };
 
 	if (ev->kind == HOST_EV_RATE) {
 		host_tsc_set_rate(&w->host, cpu, w->now, ev->value);
@@ -185,6 +185,7 @@ static void host_change(struct world *w, unsigned cpu, unsigned idx)
 		host_tsc_reset(&w->host, cpu, w->now, ev->value);
 		c.kind = HOST_CHANGE_RESET;
 	}
+	c.after = host_tsc(&w->host, cpu, w->now);
 	policy_on_host_change(&w->policy, &c, w->now);
 	page_on_host_change(&w->page, &c, w->now);
 }
