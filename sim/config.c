@@ -118,6 +118,19 @@ static const struct key_desc keys[] = {
 	{ "workload.sleep.rate", K_RATE, "0", NULL, "guest sleeps per vCPU per second (Poisson)" },
 	{ "workload.sleep.length", K_DIST, "fixed(1ms)", NULL, "the sleep the guest asks for" },
 
+	{ "guest.ntp", K_ENUM, "off", "off|on",
+	  "NTP-like discipline of the guest clock against a perfect server (README)" },
+	{ "guest.ntp.poll", K_TIME, "16s", NULL, "NTP poll interval" },
+	{ "guest.ntp.slew_limit", K_PPM, "500ppm", NULL, "the guest kernel's maximum slew rate" },
+	{ "guest.ntp.gain", K_PROB, "0.25", NULL,
+	  "fraction of the measured offset slewed away per poll (phase, PLL-like)" },
+	{ "guest.ntp.freq_gain", K_PROB, "0.05", NULL,
+	  "fraction of the offset per poll folded into the frequency correction (FLL-like)" },
+	{ "guest.ntp.step_threshold", K_TIME, "128ms", NULL,
+	  "offsets above it are stepped at once (ntpd's step threshold)" },
+	{ "guest.watchdog", K_ENUM, "off", "off|margins|threshold",
+	  "Linux clocksource watchdog: off, 6.12 margins (250 us), or the 62.5 ms of Linux < 5.14" },
+	{ "guest.watchdog.interval", K_TIME, "500ms", NULL, "how often the watchdog compares clocks" },
 	{ "metrics.sample_interval", K_TIME, "10ms", NULL, "vCPU skew and drift sampling period" },
 	{ "metrics.series_interval", K_TIME, "100ms", NULL,
 	  "results database: per-vCPU clock samples (raised to keep a run under 200,000 rows)" },
@@ -914,6 +927,46 @@ static bool build_vm(struct build *b, struct scn_doc *defaults)
 	return true;
 }
 
+/* guest.ntp.*: the guest's clock discipline (sim/discipline.c). */
+static bool build_guest_ntp(struct build *b, struct scn_doc *defaults)
+{
+	struct config *cfg = b->cfg;
+	int e;
+
+	if (!set_enum(b, "guest.ntp", &e, defaults) ||
+	    !set_u64(b, "guest.ntp.poll", SCN_DIM_TIME, &cfg->guest_ntp.poll, defaults) ||
+	    !set_ppb(b, "guest.ntp.slew_limit", &cfg->guest_ntp.slew_limit_ppb, defaults) ||
+	    !set_double(b, "guest.ntp.gain", SCN_DIM_NONE, &cfg->guest_ntp.gain, defaults) ||
+	    !set_double(b, "guest.ntp.freq_gain", SCN_DIM_NONE, &cfg->guest_ntp.freq_gain,
+			defaults) ||
+	    !set_u64(b, "guest.ntp.step_threshold", SCN_DIM_TIME, &cfg->guest_ntp.step_threshold,
+		     defaults))
+		return false;
+	cfg->guest_ntp.on = e == 1;
+	if (cfg->guest_ntp.poll == 0 || cfg->guest_ntp.poll > (sim_ns)1 << 50) {
+		fail(b, &value_of(b, "guest.ntp.poll", defaults)->loc,
+		     "guest.ntp.poll must be positive and at most 2^50 ns (13 days)");
+		return false;
+	}
+	if (cfg->guest_ntp.slew_limit_ppb < 0) {
+		fail(b, &value_of(b, "guest.ntp.slew_limit", defaults)->loc,
+		     "guest.ntp.slew_limit must not be negative");
+		return false;
+	}
+	if (!(cfg->guest_ntp.gain <= 1) || !(cfg->guest_ntp.freq_gain <= 1)) {
+		fail(b, &value_of(b, cfg->guest_ntp.gain <= 1 ? "guest.ntp.freq_gain"
+							      : "guest.ntp.gain", defaults)->loc,
+		     "guest.ntp gains are fractions of the offset (0..1)");
+		return false;
+	}
+	if (cfg->guest_ntp.step_threshold > (sim_ns)1 << 62) {
+		fail(b, &value_of(b, "guest.ntp.step_threshold", defaults)->loc,
+		     "guest.ntp.step_threshold must be at most 2^62 ns");
+		return false;
+	}
+	return true;
+}
+
 static bool build_workload(struct build *b, struct scn_doc *defaults)
 {
 	struct config *cfg = b->cfg;
@@ -938,6 +991,17 @@ static bool build_workload(struct build *b, struct scn_doc *defaults)
 		     defaults))
 		return false;
 	cfg->workload.arrivals = (enum arrivals)e;
+	if (!set_enum(b, "guest.watchdog", &e, defaults) ||
+	    !set_u64(b, "guest.watchdog.interval", SCN_DIM_TIME, &cfg->guest_wd.interval, defaults))
+		return false;
+	/* margins: 6.12's two uncertainty margins of ~125 us; threshold: WATCHDOG_THRESHOLD,
+	 * NSEC_PER_SEC >> 4, before Linux 5.14. */
+	cfg->guest_wd.margin = e == 0 ? 0 : e == 1 ? 250 * NS_PER_US : NS_PER_SEC >> 4;
+	if (cfg->guest_wd.interval == 0) {
+		fail(b, &value_of(b, "guest.watchdog.interval", defaults)->loc,
+		     "guest.watchdog.interval must be positive");
+		return false;
+	}
 	if (cfg->workload.read_cost == 0) {
 		fail(b, &value_of(b, "workload.read_cost", defaults)->loc,
 		     "workload.read_cost must be positive");
@@ -1071,7 +1135,7 @@ static bool set_layer_opts(struct build *b, const char *arm, const char *layer,
 /* May an arm override this key for itself (`arm x { host.cpu.offset = 0 }`)? */
 static bool arm_override_ok(const char *rest)
 {
-	static const char *const roots[] = { "host.", "vm.", "sched.", "workload." };
+	static const char *const roots[] = { "host.", "vm.", "sched.", "workload.", "guest." };
 
 	for (size_t i = 0; i < VT_ARRAY_SIZE(roots); i++)
 		if (strncmp(rest, roots[i], strlen(roots[i])) == 0)
@@ -1106,8 +1170,8 @@ static bool build_arms(struct build *b, struct scn_doc *defaults)
 			    strncmp(rest, "policy.", 7) && strncmp(rest, "page.", 5) &&
 			    strncmp(rest, "reader.", 7) && !arm_override_ok(rest)) {
 				fail(b, &a->loc, "unknown arm key '%s' (expected policy, page, reader, an "
-						 "option of one of them, or a host., vm., sched. or "
-						 "workload. key)", rest);
+						 "option of one of them, or a host., vm., sched., "
+						 "workload. or guest. key)", rest);
 				return false;
 			}
 			found = true;
@@ -1343,6 +1407,8 @@ static int build_config(struct config *cfg, const struct scn_doc *doc, const cha
 		build_vm(&b, &defaults);
 	if (!b.rc)
 		build_workload(&b, &defaults);
+	if (!b.rc)
+		build_guest_ntp(&b, &defaults);
 	if (!b.rc && with_arms && build_arms(&b, &defaults))
 		build_arm_configs(&b);
 	for (unsigned i = 0; i < doc->nexpect && !b.rc; i++)

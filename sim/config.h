@@ -97,6 +97,20 @@ struct config {
 	} workload;
 
 	struct {
+		bool on;                /* guest.ntp: the guest disciplines its clock (discipline.c) */
+		sim_ns poll;            /* poll interval */
+		int64_t slew_limit_ppb; /* the kernel's maximum slew rate */
+		double gain;            /* fraction of the offset slewed away per poll (phase) */
+		double freq_gain;       /* fraction of the offset per poll folded into frequency */
+		sim_ns step_threshold;  /* offsets above it are stepped */
+	} guest_ntp;
+
+	struct {
+		sim_ns margin;          /* 0: no watchdog */
+		sim_ns interval;
+	} guest_wd;
+
+	struct {
 		sim_ns sample_interval; /* vCPU-skew and drift sampling */
 		sim_ns jump_threshold;  /* smallest guest-vs-true step counted by lost_time_ns */
 		sim_ns series_interval; /* results database: per-vCPU clock samples */

@@ -43,6 +43,8 @@ const struct metric_info metric_info[M_COUNT] = {
 				       "largest delay of a guest sleep's wake past what it asked" },
 	[M_MEAN_SLEEP_OVERSHOOT_NS] = { "mean_sleep_overshoot_ns", "ns", 0, true,
 					"mean of that delay over all sleeps (floor)" },
+	[M_WATCHDOG_TRIPS] = { "watchdog_trips", "", 0, true,
+			       "times the guest's clocksource watchdog marked its clock unstable" },
 };
 
 int metric_lookup(const char *name)
@@ -257,6 +259,7 @@ void metrics_finish(const struct metrics *m, int64_t out[M_COUNT])
 	out[M_MAX_VCPU_SKEW_NS] = (int64_t)m->max_vcpu_skew_ns;
 	out[M_MAX_SLEEP_OVERSHOOT_NS] = (int64_t)m->max_overshoot;
 	out[M_MEAN_SLEEP_OVERSHOOT_NS] = m->sleeps ? (int64_t)(m->sum_overshoot / m->sleeps) : 0;
+	out[M_WATCHDOG_TRIPS] = (int64_t)m->watchdog_trips;
 
 	/*
 	 * Drift: slope of e (ns) against k (sample ticks of sample_interval ns) by least squares,

@@ -33,6 +33,7 @@ enum metric_id {
 	M_MAX_VCPU_SKEW_NS,
 	M_MAX_SLEEP_OVERSHOOT_NS,
 	M_MEAN_SLEEP_OVERSHOOT_NS,
+	M_WATCHDOG_TRIPS,
 	M_COUNT
 };
 
@@ -83,6 +84,7 @@ struct metrics {
 	uint64_t max_vcpu_skew_ns;
 	/* Drift: least squares of e against sample index k over (k, e) points. */
 	uint64_t sleeps, max_overshoot;
+	uint64_t watchdog_trips;  /* set by the engine's watchdog */
 	u128 sum_overshoot;
 	uint64_t nsamples;       /* sample ticks so far */
 	uint64_t npoints;

@@ -25,15 +25,31 @@ static sim_ns do_read(struct world *w, struct vcpu_rt *v, int chain)
 {
 	struct genv_read *r = &w->read;
 	uint64_t ns = 0;
-	enum read_status st = genv_read(w, v, r, &ns);
-	/* The read's true time is the instant of its TSC read (or its end, without one). */
-	sim_ns t = r->tsc_read ? r->t_tsc : r->t;
+	enum read_status st;
+	sim_ns t;
+
+	if (VT_UNLIKELY(w->wd.switched)) {
+		/* The watchdog switched the guest to its reference clocksource. */
+		r->tsc_read = false;
+		r->t = w->now + 1000; /* an emulated HPET read is a VM exit */
+		r->msr_exits = 1;
+		r->livelock = false;
+		ns = watchdog_reference(w, v, w->now);
+		st = READ_OK;
+		t = w->now;
+	} else {
+		st = genv_read(w, v, r, &ns);
+		/* The read's true time is the instant of its TSC read (or its end, without one). */
+		t = r->tsc_read ? r->t_tsc : r->t;
+	}
 
 	w->load.msr_exits += r->msr_exits;
 	if (VT_UNLIKELY(r->livelock)) {
 		w->load.livelocks++;
 		return r->t;
 	}
+	/* The system clock: the reader's value plus the guest's NTP correction (discipline.c). */
+	ns = discipline_apply(&w->discipline, t, ns);
 	if (VT_UNLIKELY(w->rec != NULL)) {
 		/* Recording: violations with what they were compared with, and the series. */
 		struct read_prev prev;

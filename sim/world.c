@@ -24,7 +24,8 @@ static const char *const ev_names[EV_KIND_COUNT] = {
 	[EV_QUANTUM] = "quantum", [EV_PAUSE] = "vm-pause", [EV_RESUME] = "vm-resume",
 	[EV_HOST_CHANGE] = "host-tsc-change", [EV_WANDER] = "host-tsc-wander",
 	[EV_SAMPLE] = "sample", [EV_TIMER] = "timer", [EV_SERIES] = "series",
-	[EV_SMI] = "smi", [EV_SLEEP] = "guest-sleep",
+	[EV_SMI] = "smi", [EV_SLEEP] = "guest-sleep", [EV_NTP_POLL] = "ntp-poll",
+	[EV_WATCHDOG] = "watchdog",
 };
 
 void world_push(struct world *w, sim_ns t, enum ev_kind kind, uint32_t who, uint32_t arg)
@@ -372,8 +373,11 @@ int world_run(struct world *w)
 				   i, 0);
 	for (unsigned c = 0; c < CHAIN_COUNT; c++)
 		w->chain_last_vcpu[c] = -1;
+	w->wd_boot_ns = host_raw_ns(&w->host, cfg->vm.placement[0], 0);
 	vcpu_boot(w);
 	workload_start(w);
+	discipline_start(w);
+	watchdog_start(w);
 
 	while (!w->error && !evq_empty(&w->q) && evq_peek_time(&w->q) < cfg->duration) {
 		evq_pop(&w->q, &e);
@@ -434,6 +438,12 @@ int world_run(struct world *w)
 		}
 		case EV_SLEEP:
 			guest_sleep(w, e.who);
+			break;
+		case EV_NTP_POLL:
+			discipline_poll(w);
+			break;
+		case EV_WATCHDOG:
+			watchdog_check(w);
 			break;
 		default:
 			w->error = VT_EIO;

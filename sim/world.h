@@ -16,10 +16,12 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "discipline.h"
 #include "evq.h"
 #include "genv.h"
 #include "metrics.h"
 #include "record.h"
+#include "watchdog.h"
 
 /* Event kinds. */
 enum ev_kind {
@@ -45,6 +47,8 @@ enum ev_kind {
 	EV_SERIES,       /* the recording's series sampler tick */
 	EV_SMI,          /* arg = index of the SMI: every CPU stalls */
 	EV_SLEEP,        /* who = vCPU: the guest arms a sleep */
+	EV_NTP_POLL,     /* the guest's clock discipline polls its server */
+	EV_WATCHDOG,     /* the guest's clocksource watchdog */
 	EV_KIND_COUNT
 };
 
@@ -143,6 +147,9 @@ struct world {
 
 	bool paused;
 	sim_ns frozen_until;     /* an SMI: no guest code runs before this instant */
+	struct discipline discipline; /* guest.ntp: the correction added to every guest read */
+	struct watchdog wd;      /* the guest's clocksource watchdog */
+	uint64_t wd_boot_ns;     /* the host raw clock at guest boot (the reference's zero) */
 	/* Called after every event when set (tests check the state machine's invariants). */
 	void (*after_event)(struct world *w, void *ctx);
 	void *after_ctx;

@@ -230,10 +230,10 @@ START_TEST(test_arm_overrides)
 	tu_free(&r);
 	expect_error("arm ideal { duration = 5s }\n",
 		     "t.scn:1:13: unknown arm key 'duration' (expected policy, page, reader, an option "
-		     "of one of them, or a host., vm., sched. or workload. key)");
+		     "of one of them, or a host., vm., sched., workload. or guest. key)");
 	expect_error("arm ideal { host.cpu.skew = 5 }\n",
 		     "t.scn:1:13: unknown arm key 'host.cpu.skew' (expected policy, page, reader, an "
-		     "option of one of them, or a host., vm., sched. or workload. key)");
+		     "option of one of them, or a host., vm., sched., workload. or guest. key)");
 	expect_error("arm ideal { host.cpus = 0 }\n", "t.scn:1:25: host.cpus must be 1..4096");
 }
 END_TEST

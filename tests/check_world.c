@@ -240,6 +240,34 @@ START_TEST(test_smi_stalls_reads_not_clocks)
 }
 END_TEST
 
+START_TEST(test_watchdog_margin)
+{
+	/* Two CPUs 300 us apart (1 GHz): with 6.12's 250 us margins the first check after a
+	 * migration across them trips; 200 us apart it never does; the old 62.5 ms never trips. */
+#define WD_SCN "duration = 10s\nhost { cpus = 2; cpu.freq = 1GHz; cpu.offset = [0, %s] }\n" \
+	       "vm.vcpus = 2\nsched { mode = rate; migrate_rate = 5/s }\n"                 \
+	       "guest.watchdog = margins\n"                                                 \
+	       "arm a { policy = tsc-offset }\n"                                            \
+	       "arm b { policy = tsc-offset; guest.watchdog = threshold }\n"
+	struct tu_run r;
+	char text[512];
+
+	snprintf(text, sizeof(text), WD_SCN, "300000cycles");
+	tu_run_text(&r, text);
+	ck_assert_int_eq(r.m[0][M_WATCHDOG_TRIPS], 1);
+	ck_assert_int_eq(r.m[1][M_WATCHDOG_TRIPS], 0);
+	/* After the switch the guest reads the emulated HPET (the host's raw clock, from HPET on
+	 * this unsynchronized host): within its mult/shift rounding of true time. */
+	ck_assert_int_lt(r.m[0][M_FINAL_ERROR_NS], 1000);
+	ck_assert_int_gt(r.m[0][M_FINAL_ERROR_NS], -1000);
+	tu_free(&r);
+	snprintf(text, sizeof(text), WD_SCN, "200000cycles");
+	tu_run_text(&r, text);
+	ck_assert_int_eq(r.m[0][M_WATCHDOG_TRIPS], 0);
+	tu_free(&r);
+}
+END_TEST
+
 Suite *world_suite(void)
 {
 	Suite *s = suite_create("world");
@@ -255,6 +283,7 @@ Suite *world_suite(void)
 	tcase_add_test(tc, test_trace_lines);
 	tcase_add_test(tc, test_sleep_overshoot);
 	tcase_add_test(tc, test_smi_stalls_reads_not_clocks);
+	tcase_add_test(tc, test_watchdog_margin);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
