@@ -19,6 +19,7 @@ extern const struct policy_ops policy_xen_emulate;
 extern const struct page_ops page_none;
 extern const struct page_ops page_kvmclock;
 extern const struct page_ops page_hv_tsc_page;
+extern const struct page_ops page_xen_pvclock;
 extern const struct reader_ops reader_tsc;
 extern const struct reader_ops reader_linux_kvmclock;
 extern const struct reader_ops reader_linux_vdso;
@@ -45,6 +46,7 @@ const struct page_ops *const vt_pages[] = {
 	&page_none,
 	&page_kvmclock,
 	&page_hv_tsc_page,
+	&page_xen_pvclock,
 	NULL,
 };
 

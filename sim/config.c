@@ -36,6 +36,7 @@ enum key_type {
 	K_RATE_CHANGES, /* list of (time, frequency) */
 	K_RESETS,    /* list of (time, cycles) */
 	K_PAUSES,    /* list of (time, duration) */
+	K_STEPS,     /* list of (time, signed time) */
 	K_LAYER,     /* arm layer name */
 };
 
@@ -53,6 +54,7 @@ static const char *const type_names[] = {
 	[K_ENUM] = "choice", [K_DIST] = "distribution", [K_STRING] = "string",
 	[K_PLACEMENT] = "list of CPU indices", [K_RATE_CHANGES] = "list of (time, frequency)",
 	[K_RESETS] = "list of (time, cycles)", [K_PAUSES] = "list of (time, duration)",
+	[K_STEPS] = "list of (time, delta)",
 	[K_LAYER] = "name",
 };
 
@@ -83,6 +85,8 @@ static const struct key_desc keys[] = {
 	{ "host.hz", K_INT, "250", NULL, "host tick rate (coarse clock), Hz" },
 	{ "host.smis", K_PAUSES, "[]", NULL,
 	  "SMI-like stalls of every CPU: (at, duration); invisible to the hypervisor" },
+	{ "host.clock_steps", K_STEPS, "[]", NULL,
+	  "host clock steps: (at, signed delta); the TSCs do not move" },
 	{ "host.timer", K_ENUM, "hrtimer", "hrtimer|tick",
 	  "how the host delivers the guest's timers: high resolution, or at its next tick" },
 	{ "host.timer_slack", K_TIME, "50us", NULL, "hrtimer: the host's timer slack" },
@@ -906,6 +910,33 @@ static bool build_vm(struct build *b, struct scn_doc *defaults)
 	if (!get_intervals(b, "vm.pauses", &cfg->vm.npauses, &cfg->vm.pauses, defaults) ||
 	    !get_intervals(b, "host.smis", &cfg->host_smis.n, &cfg->host_smis.at, defaults))
 		return false;
+	{
+		const struct scn_value *steps = value_of(b, "host.clock_steps", defaults);
+
+		if (!steps || !list_of(b, steps, "host.clock_steps", "(at, delta)"))
+			return false;
+		cfg->host_steps.n = steps->n;
+		cfg->host_steps.at = cfg_alloc(cfg, (steps->n ? steps->n : 1) * sizeof(*cfg->host_steps.at));
+		if (!cfg->host_steps.at) {
+			nomem(b);
+			return false;
+		}
+		for (unsigned i = 0; i < steps->n; i++) {
+			const struct scn_value *t = steps->items[i];
+			s128 d;
+
+			if (!tuple2(b, t, "host.clock_steps", "(at, delta)") ||
+			    !get_u64(b, t->items[0], SCN_DIM_TIME, "host.clock_steps",
+				     &cfg->host_steps.at[i].at) ||
+			    !num_of(b, t->items[1], SCN_DIM_TIME, "host.clock_steps", 1, true, &d))
+				return false;
+			if (d > INT64_MAX / 2 || d < -(INT64_MAX / 2)) {
+				fail(b, &t->items[1]->loc, "host.clock_steps: a step of at most 2^62 ns");
+				return false;
+			}
+			cfg->host_steps.at[i].delta = (int64_t)d;
+		}
+	}
 
 	if (!set_enum(b, "sched.mode", &e, defaults))
 		return false;
@@ -1445,6 +1476,7 @@ static const char *type_unit(enum key_type t)
 	case K_RATE_CHANGES:
 	case K_RESETS:
 	case K_PAUSES:
+	case K_STEPS:
 		return "[(t, v), ...]";
 	default:
 		return "";

@@ -64,6 +64,10 @@ struct config {
 		struct pause_cfg *at;   /* SMI-like stalls of all CPUs */
 	} host_smis;
 	struct {
+		unsigned n;
+		struct { sim_ns at; int64_t delta; } *at; /* host clock steps */
+	} host_steps;
+	struct {
 		bool tick;              /* guest timers fire at the host's next tick */
 		sim_ns slack;           /* hrtimer slack */
 	} host_timer;

@@ -301,7 +301,14 @@ uint64_t host_raw_ns(const struct host *h, unsigned cpu, sim_ns t)
 	} else {
 		delta = tsc_seg_eval(&raw->ext, t) - raw->base_cycles;
 	}
-	return raw->base_ns + (uint64_t)(((u128)delta * raw->mult) >> raw->shift);
+	{
+		uint64_t v = raw->base_ns + (uint64_t)(((u128)delta * raw->mult) >> raw->shift);
+
+		/* Host clock steps (host_clock_step), saturating at 0. */
+		if (raw->step_ns < 0)
+			return (uint64_t)-raw->step_ns > v ? 0 : v - (uint64_t)-raw->step_ns;
+		return v + (uint64_t)raw->step_ns;
+	}
 }
 
 /*
@@ -411,4 +418,16 @@ void host_tsc_reset(struct host *h, unsigned cpu, sim_ns t, uint64_t value)
 	cpu_new_segment(h, cpu, t, value);
 	if (rebase)
 		h->raw.base_cycles = host_tsc(h, 0, t);
+}
+
+/*
+ * The host's clock steps by delta_ns at t (a host whose timekeeping jumps: a clocksource switch
+ * gone wrong, a buggy resume, a VMM reading a stepped clock): everything that reads the raw clock
+ * from t on (kvmclock's system_time, emulated devices, the uptime policies) sees the step; the
+ * TSCs do not move. A raw reading saturates at 0 rather than wrap.
+ */
+void host_clock_step(struct host *h, sim_ns t, int64_t delta_ns)
+{
+	coarse_note(h, t);
+	h->raw.step_ns += delta_ns;
 }

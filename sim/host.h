@@ -103,6 +103,7 @@ struct host_raw_clock {
 	uint64_t mask;                /* counter width mask (HPET 32 bits, ACPI PM 24 bits, TSC 64) */
 	uint64_t base_cycles;         /* counter value at the base instant */
 	uint64_t base_ns;             /* raw clock value at the base instant */
+	int64_t step_ns;              /* the sum of the host clock steps so far */
 	struct tsc_seg ext;           /* the HPET / ACPI PM oscillator when cs != CS_TSC */
 	uint32_t tsc_khz;             /* calibrated TSC frequency (Linux tsc_khz) */
 };
@@ -139,6 +140,9 @@ void host_tsc_set_rate(struct host *h, unsigned cpu, sim_ns t, uint64_t hz);
 void host_tsc_wander(struct host *h, unsigned cpu, sim_ns t, int64_t delta_ppb);
 /* Sets the counter to value at t (host suspend / reset); the raw clock re-bases. */
 void host_tsc_reset(struct host *h, unsigned cpu, sim_ns t, uint64_t value);
+
+/* The host's clock steps by delta_ns (either way) at t; the TSCs do not move. */
+void host_clock_step(struct host *h, sim_ns t, int64_t delta_ns);
 
 /* The host's CLOCK_MONOTONIC_RAW as read on CPU `cpu` at true time t (ns since host boot). */
 uint64_t host_raw_ns(const struct host *h, unsigned cpu, sim_ns t);

@@ -25,7 +25,7 @@ static const char *const ev_names[EV_KIND_COUNT] = {
 	[EV_HOST_CHANGE] = "host-tsc-change", [EV_WANDER] = "host-tsc-wander",
 	[EV_SAMPLE] = "sample", [EV_TIMER] = "timer", [EV_SERIES] = "series",
 	[EV_SMI] = "smi", [EV_SLEEP] = "guest-sleep", [EV_NTP_POLL] = "ntp-poll",
-	[EV_WATCHDOG] = "watchdog",
+	[EV_WATCHDOG] = "watchdog", [EV_HOST_STEP] = "host-clock-step",
 };
 
 void world_push(struct world *w, sim_ns t, enum ev_kind kind, uint32_t who, uint32_t arg)
@@ -367,6 +367,8 @@ int world_run(struct world *w)
 		world_push(w, w->rec->series_interval, EV_SERIES, 0, 0);
 	for (unsigned i = 0; i < cfg->host_smis.n; i++)
 		world_push(w, cfg->host_smis.at[i].at, EV_SMI, 0, i);
+	for (unsigned i = 0; i < cfg->host_steps.n; i++)
+		world_push(w, cfg->host_steps.at[i].at, EV_HOST_STEP, 0, i);
 	if (cfg->workload.sleep_rate > 0)
 		for (unsigned i = 0; i < cfg->vm.nvcpus; i++)
 			world_push(w, world_interval(w, CH_SLEEP, i, cfg->workload.sleep_rate), EV_SLEEP,
@@ -444,6 +446,9 @@ int world_run(struct world *w)
 			break;
 		case EV_WATCHDOG:
 			watchdog_check(w);
+			break;
+		case EV_HOST_STEP:
+			host_clock_step(&w->host, w->now, cfg->host_steps.at[e.arg].delta);
 			break;
 		default:
 			w->error = VT_EIO;

@@ -49,6 +49,7 @@ enum ev_kind {
 	EV_SLEEP,        /* who = vCPU: the guest arms a sleep */
 	EV_NTP_POLL,     /* the guest's clock discipline polls its server */
 	EV_WATCHDOG,     /* the guest's clocksource watchdog */
+	EV_HOST_STEP,    /* arg = index: the host's clock steps */
 	EV_KIND_COUNT
 };
 

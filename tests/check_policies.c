@@ -382,6 +382,33 @@ START_TEST(test_xen_one_ghz)
 }
 END_TEST
 
+/*
+ * tsc-offset's defining behaviour: one constant offset, so a migration between CPUs whose TSCs
+ * are 5000 cycles apart (1 GHz) moves the guest clock by exactly that (forward to the later CPU,
+ * back to the earlier); and a host TSC reset (suspend) is compensated: the guest TSC goes on.
+ */
+START_TEST(test_tsc_offset_skew_and_reset)
+{
+	struct tu_run r;
+
+	tu_run_text(&r, "duration = 1s\nhost { cpus = 2; cpu.freq = 1GHz; cpu.offset = [0, 5000] }\n"
+			"vm { vcpus = 1 }\nsched { mode = rate; migrate_rate = 20/s; "
+			"migrate_gap = fixed(100us) }\n"
+			"workload { read_rate = 100kHz; arrivals = periodic }\narm tsc-offset\n");
+	ck_assert_int_eq(r.m[0][M_MAX_FORWARD_JUMP_NS], 5000);
+	ck_assert_int_eq(r.m[0][M_MAX_ABS_ERROR_NS], 5000);
+	ck_assert_int_eq(r.m[0][M_BACKSTEPS], 0); /* the 100 us gap covers the 5 us step back */
+	ck_assert_uint_gt(r.migrations[0][0], 5);
+	tu_free(&r);
+	tu_run_text(&r, "duration = 1s\nhost { cpus = 1; cpu.freq = 1GHz; "
+			"cpu.resets = [(500ms, 1000cycles)]; tsc_stable = yes }\nvm.vcpus = 1\n"
+			"workload { read_rate = 100kHz; arrivals = periodic }\narm tsc-offset\n");
+	ck_assert_int_eq(r.m[0][M_BACKSTEPS], 0);
+	ck_assert_int_eq(r.m[0][M_MAX_ABS_ERROR_NS], 0);
+	tu_free(&r);
+}
+END_TEST
+
 Suite *policies_suite(void)
 {
 	Suite *s = suite_create("policies");
@@ -396,6 +423,7 @@ Suite *policies_suite(void)
 	tcase_add_test(tc, test_xen_strictly_increasing_vm_wide);
 	tcase_add_test(tc, test_xen_one_ghz);
 	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_tsc_offset_skew_and_reset);
 	suite_add_tcase(s, tc);
 	return s;
 }
