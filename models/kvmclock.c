@@ -387,7 +387,7 @@ static void kvc_on_host_change(struct page *pg, const struct host_change *c, sim
 		const struct host *h = pg->vm->host;
 
 		k->cpu_khz[c->pcpu] = (uint64_t)h->raw.tsc_khz * h->cpu[c->pcpu].freq_hz /
-				      h->cfg.cpu[0].freq_hz;
+				      h->cfg.cpu[c->pcpu].freq_hz;
 		for (unsigned i = 0; i < pg->vm->nvcpus; i++)
 			if (vm_vcpu(pg->vm, i)->pcpu == c->pcpu)
 				k->v[i].requested = true;

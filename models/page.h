@@ -71,6 +71,7 @@ struct page {
 	struct vm *vm;
 	struct policy *policy;       /* the arm's TSC policy: the page reads guest TSCs through it */
 	void *state;
+	char err[LAYER_ERR_LEN];     /* init's reason for VT_EINPUT */
 };
 
 #endif /* VT_PAGE_H */

@@ -78,6 +78,7 @@ struct policy_ops {
 	size_t state_size;        /* private per-VM state, zeroed before init */
 	const struct opt_desc *options; /* {0}-terminated, or NULL */
 	unsigned promises;        /* POLICY_* bits */
+	uint64_t guest_hz;        /* the TSC frequency the guest must be told (vm.tsc_freq); 0: any */
 
 	int (*init)(struct policy *p, const struct opt_set *opts);   /* VT_OK or VT_ENOMEM */
 	void (*fini)(struct policy *p);
@@ -107,10 +108,14 @@ struct policy_ops {
 	void (*on_timer)(struct policy *p, uint32_t arg, sim_ns t);
 };
 
+/* What a layer's init says when it returns VT_EINPUT: which option, what range. */
+#define LAYER_ERR_LEN 200
+
 struct policy {
 	const struct policy_ops *ops; /* first member */
 	struct vm *vm;
 	void *state;                  /* ops->state_size bytes */
+	char err[LAYER_ERR_LEN];      /* init's reason for VT_EINPUT */
 };
 
 #endif /* VT_POLICY_H */

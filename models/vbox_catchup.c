@@ -36,6 +36,8 @@
  */
 #include <stdlib.h>
 
+#include <stdio.h>
+
 #include "policy.h"
 
 #define RATE_ONE 1000000ULL /* ppm: 1x */
@@ -95,8 +97,13 @@ static int vb_init(struct policy *p, const struct opt_set *opts)
 	s->giveup_ns = (uint64_t)opt_get(opts, "giveup");
 	s->full_ns = (uint64_t)opt_get(opts, "full_lag");
 	s->period_ns = (uint64_t)opt_get(opts, "period");
-	if (min_pct < 0 || max_pct < min_pct || max_pct > 100000 || s->period_ns == 0)
+	if (min_pct < 0 || max_pct < min_pct || max_pct > 100000 || s->period_ns == 0 ||
+	    s->stop_ns > s->start_ns || s->full_ns == 0) {
+		snprintf(p->err, sizeof(p->err),
+			 "vbox-catchup needs 0 <= min_pct <= max_pct <= 100000, period > 0, "
+			 "stop <= start and full_lag > 0");
 		return VT_EINPUT;
+	}
 	s->min_ppm = (uint64_t)min_pct * 10000;
 	s->max_ppm = (uint64_t)max_pct * 10000;
 	s->boot_ns = host_raw_ns(p->vm->host, vm_vcpu(p->vm, 0)->pcpu, 0);

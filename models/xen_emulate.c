@@ -34,6 +34,7 @@
  * a VM exit per read, a VM-wide serialization point (Xen's lock / cmpxchg), and a guest clock
  * that runs ahead of real time by 1 ns per read whenever reads come faster than the clock moves.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "policy.h"
@@ -64,6 +65,14 @@ static int xen_init(struct policy *p, const struct opt_set *opts)
 {
 	struct xen_emulate *s = p->state;
 
+	/* The emulated TSC counts at 1 GHz: a guest told another frequency would convert it wrongly
+	 * and silently run slow or fast, so the arm must say vm.tsc_freq = 1GHz. */
+	if (p->vm->guest_tsc_hz != NS_PER_SEC) {
+		snprintf(p->err, sizeof(p->err),
+			 "xen-emulate's TSC runs at 1 GHz: set vm.tsc_freq = 1GHz for this arm (it is %llu Hz)",
+			 (unsigned long long)p->vm->guest_tsc_hz);
+		return VT_EINPUT;
+	}
 	s->exit_ns = (sim_ns)opt_get(opts, "exit_ns");
 	s->boot_ns = host_raw_ns(p->vm->host, vm_vcpu(p->vm, 0)->pcpu, 0);
 	s->last = 0; /* hvm_init_guest_time: last_guest_time = 0 */
@@ -116,6 +125,7 @@ static void xen_on_tsc_write(struct policy *p, struct vcpu *v, uint64_t value, e
 const struct policy_ops policy_xen_emulate = {
 	.version = POLICY_OPS_VERSION,
 	.name = "xen-emulate",
+	.guest_hz = 1000000000,
 	.describe = "Xen tsc_mode 1: RDTSC trapped, 1 GHz, max(now, VM-wide last + 1) per read "
 		    "(set vm.tsc_freq = 1GHz)",
 	.state_size = sizeof(struct xen_emulate),

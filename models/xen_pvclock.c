@@ -34,6 +34,7 @@
  * Not modelled: Xen's emulated TSC (vtsc, tsc_mode 1: tsc_timestamp = gtime_to_gtsc(stime));
  * with the xen-emulate policy the entry is still written from the guest TSC the policy returns.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,6 +190,11 @@ static int xen_init(struct page *pg, const struct opt_set *opts)
 	unsigned n = pg->vm->nvcpus;
 
 	x->epoch_ns = (sim_ns)opt_get(opts, "calibration");
+	if (x->epoch_ns != 0 && x->epoch_ns < NS_PER_MS) {
+		snprintf(pg->err, sizeof(pg->err),
+			 "xen-pvclock: page.calibration must be 0 (off) or at least 1ms (Xen's is 1s)");
+		return VT_EINPUT;
+	}
 	x->stable_mode = (int)opt_get(opts, "tsc_stable_bit");
 	x->skip_unchanged = opt_get(opts, "skip_unchanged") != 0;
 	x->write_ns = (sim_ns)opt_get(opts, "write_ns");

@@ -383,8 +383,10 @@ static int cmd_run(const struct options *o)
 			fprintf(stderr, "%s:%u:%u: arm %s: %s\n", arm->loc.file, arm->loc.line,
 				arm->loc.col, arm->name,
 				rc == VT_ENOMEM ? "out of memory"
-				: rc == VT_EINPUT ? "the host or a layer rejected this configuration"
-						  : "internal error");
+				: rc != VT_EINPUT ? "internal error"
+				: w.policy.err[0] ? w.policy.err
+				: w.page.err[0] ? w.page.err
+						: "the host or a layer rejected this configuration");
 			world_free(&w);
 			exit_code = rc == VT_EINPUT ? EXIT_BADINPUT : EXIT_IOERR;
 			goto out;

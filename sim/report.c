@@ -2196,7 +2196,8 @@ static void mark_best(const struct mrow *r, unsigned narms, struct cell *cells)
 	const struct value *best = NULL;
 	unsigned nvals = 0, nbest = 0;
 
-	if (r->metric < 0)
+	/* reads counts work done, not quality: never ranked. */
+	if (r->metric < 0 || r->metric == M_READS)
 		return;
 	for (unsigned i = 0; i < narms; i++) {
 		if (r->v[i].type == V_NULL)

@@ -61,8 +61,13 @@ START_TEST(test_policy_runs_and_keeps_promises)
 
 	/* A policy that scales the host counter jumps where the counter wraps, as the hardware
 	 * does: it runs the hostile host without the wrap. */
-	snprintf(text, sizeof(text), "%s%sarm x { policy = %s }\n", hostile,
-		 p->promises & POLICY_SCALES_TSC ? "host.cpu.offset = [0, 86000, 300]\n" : "",
+	char freq[64] = "";
+
+	/* A policy that needs a guest frequency (xen-emulate's 1 GHz) gets it. */
+	if (p->guest_hz)
+		snprintf(freq, sizeof(freq), "vm.tsc_freq = %lluHz\n", (unsigned long long)p->guest_hz);
+	snprintf(text, sizeof(text), "%s%s%sarm x { policy = %s }\n", hostile,
+		 p->promises & POLICY_SCALES_TSC ? "host.cpu.offset = [0, 86000, 300]\n" : "", freq,
 		 p->name);
 	tu_run_text(a, text);
 	tu_run_text(b, text);

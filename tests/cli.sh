@@ -37,6 +37,8 @@ check "unknown key in --set" 2 "unknown key 'host.cpu\\[1\\].skw_ppm'" \
 check "bad --set syntax" 2 "^--set:1:" "$bin" --set host.cpus $d/small.scn
 check "unknown option" 2 "unknown option '--jsn'" "$bin" --jsn $d/small.scn
 check "no scenario" 2 "usage:" "$bin"
+check "a layer refuses its configuration" 2 "xen-freq.scn:5:5: arm xe: xen-emulate's TSC runs at 1 GHz" \
+	"$bin" --quiet $d/xen-freq.scn
 check "unknown --arm" 2 "no such arm" "$bin" --arm nope $d/small.scn
 check "help" 0 "usage:" "$bin" --help
 check "keys" 0 "host.cpu\[\].skew_ppm" "$bin" keys
