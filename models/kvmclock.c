@@ -78,6 +78,9 @@ struct kvmclock {
 	bool periodic_sync;
 	bool stop_on_resume;             /* the VMM sets GUEST_STOPPED after a pause */
 	bool cpu_change_only;            /* updates on a CPU change only, as KVM before 3.11 */
+	int set_clock;                   /* 0 none, 1 KVM_SET_CLOCK, 2 with KVM_CLOCK_REALTIME */
+	uint64_t saved_clock;            /* KVM_GET_CLOCK at the pause: kvmclock ns ... */
+	sim_ns saved_real;               /* ... and CLOCK_REALTIME (true time here) */
 	sim_ns write_ns;
 	bool global_armed;
 	bool master_ever;                /* master-clock mode was on at some point */
@@ -93,6 +96,8 @@ static const struct opt_desc kvmclock_options[] = {
 	{ "old_msr", OPT_BOOL, "no", NULL, "vCPU 0 registers through the old MSR (no master clock)" },
 	{ "periodic_sync", OPT_BOOL, "yes", NULL, "kvmclock_periodic_sync: a global update every 300 s" },
 	{ "guest_stopped", OPT_BOOL, "yes", NULL, "set PVCLOCK_GUEST_STOPPED after a VM pause" },
+	{ "set_clock", OPT_ENUM, "none", "none|plain|realtime",
+	  "after a pause the VMM restores kvmclock with KVM_SET_CLOCK: not, as saved, or + realtime" },
 	{ "load_update", OPT_ENUM, "every", "every|cpu_change",
 	  "on an unstable host TSC, a load on the same CPU asks an update (6.12) or not (KVM 3.x)" },
 	{ 0 },
@@ -254,6 +259,7 @@ static int kvc_init_common(struct page *pg, const struct opt_set *opts, bool hv)
 	k->periodic_sync = opt_get(opts, "periodic_sync") != 0;
 	k->stop_on_resume = opt_get(opts, "guest_stopped") != 0;
 	k->cpu_change_only = opt_get(opts, "load_update") == 1;
+	k->set_clock = (int)opt_get(opts, "set_clock");
 	k->mem = aligned_alloc(64, ((size_t)n * k->stride + 63) / 64 * 64);
 	k->v = calloc(n, sizeof(*k->v));
 	k->cpu_khz = calloc(h->ncpus, sizeof(*k->cpu_khz));
@@ -363,13 +369,58 @@ static void kvc_on_timer(struct page *pg, uint32_t arg, sim_ns t)
 	}
 }
 
-/* After a pause the VMM resumes the VM: every entry is rewritten; QEMU's KVM_KVMCLOCK_CTRL
- * makes the next one carry GUEST_STOPPED (the guest then pets its watchdogs). */
+/*
+ * KVM's get_kvmclock_ns (x86.c, 6.12): in master-clock mode the master snapshot extrapolated
+ * with the host TSC of CPU cpu (at the host's calibrated frequency), else the host's boot-based
+ * clock; plus kvmclock_offset.
+ */
+static uint64_t kvmclock_now(struct page *pg, unsigned cpu, sim_ns t)
+{
+	struct kvmclock *k = pg->state;
+	const struct host *h = pg->vm->host;
+
+	if (k->use_master) {
+		int8_t shift;
+		uint32_t mul;
+
+		kvm_get_time_scale(NS_PER_SEC, (uint64_t)h->raw.tsc_khz * 1000, &shift, &mul);
+		return k->master_ns + (uint64_t)k->kvmclock_offset +
+		       pvclock_scale_delta(host_tsc(h, cpu, t) - k->master_cycle, mul, shift);
+	}
+	return host_raw_ns(h, cpu, t) + (uint64_t)k->kvmclock_offset;
+}
+
+/* The VMM stops the VM: with set_clock it saves KVM_GET_CLOCK (kvmclock and realtime). */
+static void kvc_on_pause(struct page *pg, sim_ns t)
+{
+	struct kvmclock *k = pg->state;
+
+	k->saved_clock = kvmclock_now(pg, vm_vcpu(pg->vm, 0)->pcpu, t);
+	k->saved_real = t;
+}
+
+/*
+ * After a pause the VMM resumes the VM. With set_clock it first restores the saved clock with
+ * KVM_SET_CLOCK (kvm_vm_ioctl_set_clock): plain, kvmclock restarts where it was saved (the pause
+ * is lost, QEMU's default); with KVM_CLOCK_REALTIME it is advanced by the realtime elapsed since
+ * the save when that is positive (REFERENCE 6). KVM re-takes the master snapshot, then sets
+ * kvmclock_offset so that kvmclock reads the target now. Every entry is rewritten; QEMU's
+ * KVM_KVMCLOCK_CTRL makes the next one carry GUEST_STOPPED (the guest then pets its watchdogs).
+ */
 static void kvc_on_resume(struct page *pg, sim_ns t)
 {
 	struct kvmclock *k = pg->state;
 
-	(void)t;
+	if (k->set_clock) {
+		unsigned cpu = vm_vcpu(pg->vm, 0)->pcpu;
+		uint64_t target = k->saved_clock;
+
+		if (k->set_clock == 2 && t > k->saved_real)
+			target += t - k->saved_real;
+		update_master(pg, cpu, t);
+		k->kvmclock_offset = 0;
+		k->kvmclock_offset = (int64_t)(target - kvmclock_now(pg, cpu, t));
+	}
 	request_all(pg);
 	if (k->stop_on_resume)
 		for (unsigned i = 0; i < pg->vm->nvcpus; i++)
@@ -424,24 +475,9 @@ static uint32_t kvc_kvm_features(struct page *pg)
  */
 static bool kvc_read_msr(struct page *pg, unsigned vcpu, uint32_t msr, sim_ns t, uint64_t *val)
 {
-	struct kvmclock *k = pg->state;
-	const struct host *h = pg->vm->host;
-	unsigned cpu = vm_vcpu(pg->vm, vcpu)->pcpu;
-	uint64_t ns;
-
 	if (msr != HV_X64_MSR_TIME_REF_COUNT)
 		return false;
-	if (k->use_master) {
-		int8_t shift;
-		uint32_t mul;
-
-		kvm_get_time_scale(NS_PER_SEC, (uint64_t)h->raw.tsc_khz * 1000, &shift, &mul);
-		ns = k->master_ns + (uint64_t)k->kvmclock_offset +
-		     pvclock_scale_delta(host_tsc(h, cpu, t) - k->master_cycle, mul, shift);
-	} else {
-		ns = host_raw_ns(h, cpu, t) + (uint64_t)k->kvmclock_offset;
-	}
-	*val = ns / 100;
+	*val = kvmclock_now(pg, vm_vcpu(pg->vm, vcpu)->pcpu, t) / 100;
 	return true;
 }
 
@@ -482,6 +518,7 @@ const struct page_ops page_kvmclock = {
 	.on_register = kvc_on_register,
 	.on_load = kvc_on_load,
 	.on_entry = kvc_on_entry,
+	.on_pause = kvc_on_pause,
 	.on_resume = kvc_on_resume,
 	.on_timer = kvc_on_timer,
 	.on_host_change = kvc_on_host_change,
@@ -502,6 +539,7 @@ const struct page_ops page_hv_tsc_page = {
 	.on_register = kvc_on_register,
 	.on_load = kvc_on_load,
 	.on_entry = kvc_on_entry,
+	.on_pause = kvc_on_pause,
 	.on_resume = kvc_on_resume,
 	.on_timer = kvc_on_timer,
 	.on_host_change = kvc_on_host_change,

@@ -16,6 +16,8 @@
 
 struct tsc_offset {
 	uint64_t offset; /* guest - host, modulo 2^64 */
+	bool restore;    /* restore = value: the VMM writes the TSC saved at a pause back */
+	uint64_t saved;  /* the guest TSC the VMM read at the pause */
 	bool adjusted;   /* a backwards host TSC was compensated ... */
 	sim_ns adjusted_at; /* ... at this instant (all CPUs reset together: adjust once) */
 };
@@ -25,7 +27,7 @@ static int tsco_init(struct policy *p, const struct opt_set *opts)
 	struct tsc_offset *s = p->state;
 	unsigned cpu = vm_vcpu(p->vm, 0)->pcpu;
 
-	(void)opts;
+	s->restore = opt_get(opts, "restore") == 1;
 	s->offset = 0 - host_tsc(p->vm->host, cpu, 0);
 	return VT_OK;
 }
@@ -67,6 +69,34 @@ static void tsco_on_host_change(struct policy *p, const struct host_change *c, s
 	}
 }
 
+/*
+ * restore = value: a VMM that snapshots the VM (Firecracker, QEMU savevm) reads every vCPU's TSC
+ * MSR at the pause and writes the values back at the restore. The writes come 60 s (the pause)
+ * after the last, far outside KVM's +-1 s matching window, so KVM takes the value literally:
+ * the guest TSC resumes where it was and the pause is lost to TSC readers (REFERENCE 10:
+ * "64 s skew with raw TSC"). One VM-wide offset: the vCPUs' writes match each other.
+ */
+static void tsco_on_pause(struct policy *p, sim_ns t)
+{
+	struct tsc_offset *s = p->state;
+
+	s->saved = host_tsc(p->vm->host, vm_vcpu(p->vm, 0)->pcpu, t) + s->offset;
+}
+
+static void tsco_on_resume(struct policy *p, sim_ns t)
+{
+	struct tsc_offset *s = p->state;
+
+	if (s->restore)
+		s->offset = s->saved - host_tsc(p->vm->host, vm_vcpu(p->vm, 0)->pcpu, t);
+}
+
+static const struct opt_desc tsco_options[] = {
+	{ "restore", OPT_ENUM, "none", "none|value",
+	  "after a pause: nothing (the TSC ran on), or the VMM writes back the TSC saved at the pause" },
+	{ 0 },
+};
+
 const struct policy_ops policy_tsc_offset = {
 	.version = POLICY_OPS_VERSION,
 	.name = "tsc-offset",
@@ -77,4 +107,7 @@ const struct policy_ops policy_tsc_offset = {
 	.guest_tsc = tsco_guest_tsc,
 	.on_tsc_write = tsco_on_tsc_write,
 	.on_host_change = tsco_on_host_change,
+	.on_pause = tsco_on_pause,
+	.on_resume = tsco_on_resume,
+	.options = tsco_options,
 };

@@ -299,6 +299,27 @@ START_TEST(test_mul_recomputed_on_rate_change)
 }
 END_TEST
 
+START_TEST(test_set_clock_after_pause)
+{
+	/* A 2 s pause, the TSC restored by value: plain KVM_SET_CLOCK loses the 2 s in kvmclock
+	 * too, with KVM_CLOCK_REALTIME kvmclock comes back exactly on time (1 GHz, exact). */
+	struct tu_run r;
+
+	tu_run_text(&r, "duration = 3s\nhost { cpus = 1; cpu.freq = 1GHz }\nvm { vcpus = 1; "
+			"pauses = [(500ms, 2s)] }\nworkload { read_rate = 10kHz; arrivals = periodic }\n"
+			"arm plain { policy = tsc-offset; policy.restore = value; page = kvmclock; "
+			"page.set_clock = plain; reader = linux-kvmclock }\n"
+			"arm real { policy = tsc-offset; policy.restore = value; page = kvmclock; "
+			"page.set_clock = realtime; reader = linux-kvmclock }\n"
+			"arm tsc { policy = tsc-offset; policy.restore = value }\n");
+	ck_assert_int_eq(r.m[2][M_FINAL_ERROR_NS], -2000000000LL);
+	ck_assert_int_le(r.m[0][M_FINAL_ERROR_NS], -2000000000LL);
+	ck_assert_int_gt(r.m[0][M_FINAL_ERROR_NS], -2000000010LL);
+	ck_assert_int_le(r.m[1][M_MAX_ABS_ERROR_NS], 10);
+	tu_free(&r);
+}
+END_TEST
+
 START_TEST(test_freebsd_stride)
 {
 	struct tu_run r;
@@ -333,6 +354,7 @@ Suite *kvmclock_suite(void)
 	tcase_add_test(tc, test_hv_tsc_page);
 	tcase_add_test(tc, test_freebsd_stride);
 	tcase_add_test(tc, test_mul_recomputed_on_rate_change);
+	tcase_add_test(tc, test_set_clock_after_pause);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;
