@@ -1458,7 +1458,17 @@ START_TEST(test_kill_at_write)
 		}
 		close(p[1]);
 		ck_assert_msg(read_full(p[0], id, 32), "k=%u: the child did not begin a run", k);
-		ck_assert_msg(read_full(p[0], &stop, 1), "k=%u: the child did not stop", k);
+		if (!read_full(p[0], &stop, 1)) {
+			/* The finish made fewer writes than the measured total this time (SQLite's
+			 * WAL auto-checkpoint varies with the file's history): the child completed.
+			 * Every write before this one was a kill point already. */
+			ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+			ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 3,
+				      "k=%u: the child neither stopped nor finished", k);
+			ck_assert_msg(k > total / 2, "k=%u of %u: the child stopped too early", k, total);
+			close(p[0]);
+			break;
+		}
 		kill(pid, SIGKILL);
 		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 		ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
