@@ -24,7 +24,7 @@ DEBUG   ?= -g
 ifeq ($(CI),true)
 WERROR  = -Werror
 endif
-CPPFLAGS += -Isim -Imodels -MMD -MP
+CPPFLAGS += -Isim -Imodels -I$(BUILD)/gen -MMD -MP
 ALL_CFLAGS = $(STD) $(WARN) $(WERROR) $(FP) $(OPT) $(DEBUG) $(EXTRA_CFLAGS) $(CFLAGS)
 
 # Dependencies come through pkg-config; .ci/deps installs what is missing.
@@ -63,6 +63,19 @@ $(BUILD)/libvtsim.a: $(LIB_OBJ)
 $(BIN): $(BUILD)/sim/main.o $(BUILD)/libvtsim.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -rdynamic -o $@ $^ $(LIBS)
+
+# The report's built-in gnuplot templates: reports/<name>.gp as C strings (a fallback for a
+# bin/sim run without its source tree).
+TEMPLATES = error divergence warps cdf timeline
+$(BUILD)/gen/report_templates.h: $(TEMPLATES:%=reports/%.gp) Makefile
+	@mkdir -p $(dir $@)
+	@{ for t in $(TEMPLATES); do \
+		echo "static const char tpl_$$t[] ="; \
+		sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t"/' -e 's/$$/\\n"/' reports/$$t.gp; \
+		echo ";"; echo; \
+	done; } > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/sim/report.o: $(BUILD)/gen/report_templates.h
 
 # The test runner's suite list, generated from the tests/check_<module>.c files present.
 $(BUILD)/tests/suites.h: $(TEST_SRC) Makefile
