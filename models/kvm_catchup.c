@@ -28,10 +28,10 @@
  * back: a TSC running fast stays ahead). vCPUs disagree by whatever each gained since its last
  * load.
  *
- * Modelling notes. vtsim loads and enters a vCPU at one instant and calls the page provider's
- * entry hook before the policy's; the catch-up is therefore applied at the end of on_load, so a
- * kvmclock update at that entry reads the caught-up TSC as KVM's does (one kvm_guest_time_update
- * computes both). The 100 ms global update (kvmclock_update_fn) also catches up the other vCPUs
+ * Modelling notes. The rebase happens at the load; the catch-up at the entry that follows, where
+ * KVM serves the clock update the load requested (vtsim calls the policy's entry hook before the
+ * page provider's, so a kvmclock update at that entry reads the caught-up TSC, as one
+ * kvm_guest_time_update computes both). The 100 ms global update (kvmclock_update_fn) also catches up the other vCPUs
  * in KVM; this policy does not, as it would move the TSC under a kvmclock page that is not
  * rewritten at that instant (the kvmclock provider has its own timer); between loads a running
  * vCPU's TSC simply follows its host CPU. Option `catchup = no` is KVM before the catch-up
@@ -47,6 +47,7 @@ struct kc_vcpu {
 	uint64_t last_guest_tsc; /* guest TSC at the last VM exit (vcpu->arch.last_guest_tsc) */
 	uint64_t this_tsc_write; /* guest TSC written last (0 at vCPU creation) */
 	uint64_t this_tsc_nsec;  /* host raw clock at that write */
+	bool update;             /* KVM_REQ_CLOCK_UPDATE from the load, served at the entry */
 };
 
 struct kvm_catchup {
@@ -118,8 +119,19 @@ static void kc_on_load(struct policy *p, struct vcpu *v, unsigned pcpu, sim_ns t
 	const struct host *h = p->vm->host;
 
 	g->offset = g->last_guest_tsc - host_tsc(h, pcpu, t);
-	if (s->catchup)
-		catch_up(s, h, g, pcpu, t);
+	g->update = s->catchup;
+}
+
+/* vcpu_enter_guest serves the load's KVM_REQ_CLOCK_UPDATE: kvm_guest_time_update catches up. */
+static void kc_on_entry(struct policy *p, struct vcpu *v, unsigned pcpu, sim_ns t)
+{
+	struct kvm_catchup *s = p->state;
+	struct kc_vcpu *g = &s->v[v->id];
+
+	if (g->update) {
+		g->update = false;
+		catch_up(s, p->vm->host, g, pcpu, t);
+	}
 }
 
 /* vcpu_enter_guest after the VM exit: last_guest_tsc = kvm_read_l1_tsc(vcpu, rdtsc()). */
@@ -166,6 +178,7 @@ const struct policy_ops policy_kvm_catchup = {
 	.init = kc_init,
 	.fini = kc_fini,
 	.on_load = kc_on_load,
+	.on_entry = kc_on_entry,
 	.on_exit = kc_on_exit,
 	.guest_tsc = kc_guest_tsc,
 	.on_tsc_write = kc_on_tsc_write,

@@ -89,11 +89,13 @@ START_TEST(test_kvm_catchup_steps)
 		world_for(&r, &w, text, a);
 		v = &w.vcpus[0].pub;
 		p->ops->on_load(p, v, 0, 0);
+		p->ops->on_entry(p, v, 0, 0); /* the entry serves the load's update */
 		ck_assert_uint_eq(p->ops->guest_tsc(p, v, 0), 0);
 		ck_assert_uint_eq(p->ops->guest_tsc(p, v, 5 * ms), 5 * ms);
 		p->ops->on_exit(p, v, 5 * ms);
 		/* Off-CPU from 5 ms to 12 ms; loaded again on the same CPU. */
 		p->ops->on_load(p, v, 0, 12 * ms);
+		p->ops->on_entry(p, v, 0, 12 * ms); /* the entry serves the load's update */
 		if (a == 0) {
 			/* Resumed where it left off: 7 ms gone for good. */
 			ck_assert_uint_eq(p->ops->guest_tsc(p, v, 12 * ms), 5 * ms);
@@ -123,15 +125,18 @@ START_TEST(test_kvm_catchup_tsc_write)
 	world_for(&r, &w, text, 0);
 	v = &w.vcpus[0].pub;
 	p->ops->on_load(p, v, 0, 0);
+	p->ops->on_entry(p, v, 0, 0); /* the entry serves the load's update */
 	p->ops->on_tsc_write(p, v, 5000000, TSC_WRITE_GUEST, 1000000);
 	ck_assert_uint_eq(p->ops->guest_tsc(p, v, 2000000), 6000000);
 	p->ops->on_exit(p, v, 2000000);
 	v->pcpu = 1;
 	p->ops->on_load(p, v, 1, 3000000);
+	p->ops->on_entry(p, v, 1, 3000000); /* the entry serves the load's update */
 	/* The write restarted the target at (1 ms, 5,000,000): target 7,000,000 at 3 ms. */
 	ck_assert_uint_eq(p->ops->guest_tsc(p, v, 3000000), 7000000);
 	p->ops->on_exit(p, v, 3000000);
 	p->ops->on_load(p, v, 1, 3000000);
+	p->ops->on_entry(p, v, 1, 3000000); /* the entry serves the load's update */
 	ck_assert_uint_eq(p->ops->guest_tsc(p, v, 3000000), 7000000);
 	world_free(&w);
 	tu_free(&r);
