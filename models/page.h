@@ -44,6 +44,17 @@ struct page_ops {
 	uint32_t (*kvm_features)(struct page *pg);
 	/* An MSR read the provider emulates (a VM exit); false: not handled (reads as 0). */
 	bool (*read_msr)(struct page *pg, unsigned vcpu, uint32_t msr, sim_ns t, uint64_t *val);
+	/*
+	 * Migration (issue 6), optional. get_clock: KVM_GET_CLOCK at t, the VM's kvmclock in ns
+	 * and the host TSC of host CPU cpu it was computed against (false: no KVM clock here).
+	 */
+	bool (*get_clock)(struct page *pg, unsigned cpu, sim_ns t, uint64_t *clock_ns,
+			  uint64_t *host_tsc);
+	/* The VM was moved to another host (vm->host is the destination; the VM is stopped, the
+	 * policy's on_migrate has run): the destination KVM's fresh VM clock, then the provider's
+	 * KVM_SET_CLOCK as its options say (the TSC-based KVM_SET_CLOCK_GUEST waits for resume,
+	 * after the TSCs are restored). */
+	void (*on_migrate)(struct page *pg, sim_ns t);
 	/* Facts reported at the end of a run: names ({0}-terminated, at most LAYER_MAX_FACTS) and
 	 * their values in the same order. */
 	const struct layer_fact *facts;

@@ -47,6 +47,16 @@ struct vcpu *vm_vcpu(struct vm *vm, unsigned i);
 /* Arms a timer: the layer's on_timer(arg) runs at true time `at` (>= now). */
 void vm_timer(struct vm *vm, const void *layer, sim_ns at, uint32_t arg);
 
+/* The TSC attributes of one vCPU as a VMM reads them from KVM (KVM_GET_MSRS of IA32_TSC aside):
+ * KVM_VCPU_TSC_OFFSET, seed 004's KVM_VCPU_TSC_SCALE and KVM_GET_TSC_KHZ (REFERENCE 1, 6). */
+struct tsc_attr {
+	uint64_t offset;    /* guest cycles, mod 2^64: guest = floor(host * ratio / 2^frac) + offset */
+	uint64_t ratio;     /* scaling ratio, 1.0 = 2^frac_bits (unscaled: exactly 2^frac_bits) */
+	unsigned frac_bits; /* 48 (VMX) or 32 (SVM) */
+	uint32_t khz;       /* the guest TSC frequency KVM reports, kHz */
+	uint32_t host_khz;  /* the host's calibrated tsc_khz the ratio was computed against */
+};
+
 /* Who wrote the TSC MSR (KVM treats host-initiated writes differently). */
 enum tsc_writer { TSC_WRITE_GUEST, TSC_WRITE_HOST };
 
@@ -106,6 +116,29 @@ struct policy_ops {
 	void (*on_resume)(struct policy *p, sim_ns t);
 	void (*on_vcpu_add)(struct policy *p, struct vcpu *v, sim_ns t);
 	void (*on_timer)(struct policy *p, uint32_t arg, sim_ns t);
+
+	/*
+	 * Migration and restore (issue 6). All optional; a VMM migration algorithm that needs one a
+	 * policy lacks is refused when the scenario is loaded (models/migration.h `needs`).
+	 *
+	 * get_tsc_attr: vCPU v's TSC attributes at t (v need not be on a CPU). NULL: the policy has
+	 * no KVM-style offset/ratio (gtsc-resume, xen-emulate ...).
+	 */
+	void (*get_tsc_attr)(struct policy *p, const struct vcpu *v, sim_ns t, struct tsc_attr *a);
+	/* A host write of the KVM_VCPU_TSC_OFFSET attribute (kvm_arch_tsc_set_attr, with KVM's
+	 * matching: exact offset, same kHz), at t, while the VM is stopped. */
+	void (*set_tsc_offset)(struct policy *p, struct vcpu *v, uint64_t offset, sim_ns t);
+	/* Whether every vCPU's TSC is in one write generation now (KVM's nr_vcpus_matched_tsc + 1
+	 * == online_vcpus). NULL: the POLICY_ONE_GENERATION promise answers. */
+	bool (*one_generation)(struct policy *p);
+	/*
+	 * The VM was moved to another host: vm->host now is the destination, the VM is stopped and
+	 * no vCPU is on a CPU. The destination VMM created the VM afresh: KVM's own creation writes
+	 * (every vCPU matched, offsets such that the guest TSC reads 0 at t on vCPU 0's new CPU),
+	 * KVM_SET_TSC_KHZ with the guest's frequency against the destination's tsc_khz. The saved
+	 * state arrives afterwards through on_tsc_write / set_tsc_offset (the migration algorithm).
+	 */
+	void (*on_migrate)(struct policy *p, sim_ns t);
 };
 
 /* What a layer's init says when it returns VT_EINPUT: which option, what range. */

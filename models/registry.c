@@ -61,6 +61,11 @@ const struct reader_ops *const vt_readers[] = {
 	NULL,
 };
 
+/* VMM migration algorithms (models/migration.h). */
+const struct migration_ops *const vt_migrations[] = {
+	NULL,
+};
+
 const struct policy_ops *registry_policy(const char *name)
 {
 	for (const struct policy_ops *const *p = vt_policies; *p; p++)
@@ -80,6 +85,14 @@ const struct page_ops *registry_page(const char *name)
 const struct reader_ops *registry_reader(const char *name)
 {
 	for (const struct reader_ops *const *p = vt_readers; *p; p++)
+		if (strcmp((*p)->name, name) == 0)
+			return *p;
+	return NULL;
+}
+
+const struct migration_ops *registry_migration(const char *name)
+{
+	for (const struct migration_ops *const *p = vt_migrations; *p; p++)
 		if (strcmp((*p)->name, name) == 0)
 			return *p;
 	return NULL;

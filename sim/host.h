@@ -56,6 +56,10 @@ enum host_clocksource {
 	CS_TSC,     /* the TSC of the CPU doing the read */
 	CS_HPET,    /* the HPET main counter, 14.31818 MHz nominal, one counter for all CPUs */
 	CS_ACPI_PM, /* the ACPI PM timer, 3.579545 MHz nominal, 24 bits */
+	CS_HYPERV,  /* nested: the host is a Hyper-V guest reading the outer hypervisor's reference
+		       TSC page (a 10 MHz clock computed from the TSC of the CPU doing the read) */
+	CS_KVMCLOCK,/* nested: the host is a KVM guest reading its own kvmclock (1 GHz, from the TSC
+		       of the CPU doing the read) */
 };
 
 #define HPET_HZ 14318180ULL
@@ -88,7 +92,11 @@ struct host_cfg {
 	int64_t calibration_error_ppb; /* error of the boot-time TSC calibration */
 	int64_t hpet_skew_ppb;         /* frequency error of the HPET / ACPI PM oscillator */
 	unsigned hz;                   /* host tick rate: 100, 250, 1000 ... */
+	int64_t realtime_offset_ns;    /* this host's CLOCK_REALTIME minus true time (NTP error) */
 };
+
+/* CLOCK_REALTIME at true time 0 on a host whose realtime is exact: 2023-11-14 22:13:20 UTC. */
+#define HOST_REALTIME_EPOCH_NS 1700000000000000000ULL
 
 struct host_cpu {
 	struct tsc_seg seg;  /* the current segment */
@@ -143,6 +151,13 @@ void host_tsc_reset(struct host *h, unsigned cpu, sim_ns t, uint64_t value);
 
 /* The host's clock steps by delta_ns (either way) at t; the TSCs do not move. */
 void host_clock_step(struct host *h, sim_ns t, int64_t delta_ns);
+
+/* The host's CLOCK_REALTIME at true time t: ns since the Unix epoch (host clock steps move it). */
+static inline uint64_t host_realtime_ns(const struct host *h, sim_ns t)
+{
+	return HOST_REALTIME_EPOCH_NS + t + (uint64_t)h->cfg.realtime_offset_ns +
+	       (uint64_t)h->raw.step_ns;
+}
 
 /* The host's CLOCK_MONOTONIC_RAW as read on CPU `cpu` at true time t (ns since host boot). */
 uint64_t host_raw_ns(const struct host *h, unsigned cpu, sim_ns t);
