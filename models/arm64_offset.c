@@ -37,6 +37,12 @@
  * new offset only at its next load; here every vCPU sees the new offset from the instant the
  * write lands (the earliest it can).
  *
+ * Migration (policy.h): a VMM moves the counter with KVM_GET/SET_ONE_REG(KVM_REG_ARM_TIMER_CNT)
+ * (on_tsc_write as a host write through a vCPU) or with KVM_ARM_SET_COUNTER_OFFSET
+ * (set_tsc_offset); get_tsc_attr reports the offset in the x86 convention (guest = host +
+ * offset, so 0 - CNTVOFF), unscaled (ratio 1.0 in 16.48), and on_migrate is the destination's
+ * fresh VM: the counter restarts at 0 there, the offset API unused.
+ *
  * Counter values are in host counter cycles, modulo 2^64 like the hardware.
  */
 #include <stdlib.h>
@@ -174,9 +180,25 @@ static uint64_t a64_guest_tsc(struct policy *p, const struct vcpu *v, sim_ns t)
 	return host_tsc(p->vm->host, v->pcpu, t) - offset_of(s, v->id);
 }
 
-/* A write lands: a counter value goes through KVM_SET_ONE_REG(KVM_REG_ARM_TIMER_CNT), i.e.
- * offset = kvm_phys_timer_read() - value on the writing thread's CPU, ignored once the per-VM
- * offset API was used; an offset (the proposal's register) is taken as is. */
+/*
+ * KVM_SET_ONE_REG(KVM_REG_ARM_TIMER_CNT, value) on a thread running on host CPU cpu at t
+ * (kvm_arm_timer_set_reg, arch/arm64/kvm/arch_timer.c, Linux 6.12): unless the VM has
+ * KVM_ARCH_FLAG_VM_COUNTER_OFFSET, timer_set_offset(vtimer, kvm_phys_timer_read() - value), and
+ * the vtimer's offset is the VM-wide voffset, so the target's offset becomes CNTPCT(cpu, t) -
+ * value (cycles, mod 2^64). Under the rejected per-vCPU proposal the target is one vCPU's own
+ * offset, and the flag (which that proposal did not have) does not stop it.
+ */
+static void write_counter(struct policy *p, unsigned slot, unsigned cpu, uint64_t value, sim_ns t)
+{
+	struct arm64_offset *s = p->state;
+
+	if (s->counter_offset_api && !s->per_vcpu)
+		return;
+	set_offset(s, slot, host_tsc(p->vm->host, cpu, t) - value);
+}
+
+/* A write lands: a counter value goes through KVM_SET_ONE_REG(KVM_REG_ARM_TIMER_CNT) on the
+ * writing thread's CPU (write_counter); an offset (the proposal's register) is taken as is. */
 static void land_write(struct policy *p, unsigned slot, sim_ns t)
 {
 	struct arm64_offset *s = p->state;
@@ -187,9 +209,7 @@ static void land_write(struct policy *p, unsigned slot, sim_ns t)
 		set_offset(s, slot, w->value);
 		return;
 	}
-	if (s->counter_offset_api && !s->per_vcpu)
-		return;
-	set_offset(s, slot, host_tsc(p->vm->host, slot_cpu(p, slot), t) - w->value);
+	write_counter(p, slot, slot_cpu(p, slot), w->value, t);
 }
 
 /* Queues (or, with no delay, performs) the write of `value` to a target. */
@@ -297,6 +317,92 @@ static void a64_on_timer(struct policy *p, uint32_t arg, sim_ns t)
 		land_write(p, slot, t);
 }
 
+/*
+ * A host write of the counter through vCPU v at t: KVM_SET_ONE_REG(KVM_REG_ARM_TIMER_CNT) on v's
+ * thread, read against v's CPU (write_counter): VM-wide, every vCPU's counter reads `value` at t
+ * on that CPU; per_vcpu (the rejected proposal), v's alone. The guest cannot write its counter
+ * (CNTVCT_EL0 is read-only; CNTVOFF_EL2 belongs to EL2): a guest write changes nothing.
+ */
+static void a64_on_tsc_write(struct policy *p, struct vcpu *v, uint64_t value, enum tsc_writer who,
+			     sim_ns t)
+{
+	struct arm64_offset *s = p->state;
+
+	if (who == TSC_WRITE_GUEST || v->id >= s->n)
+		return;
+	write_counter(p, s->per_vcpu ? v->id : vm_slot(s), v->pcpu, value, t);
+}
+
+/* The counter frequency (CNTFRQ_EL0), kHz: the policy's guest_hz when it fixes one, else the
+ * frequency the VM is told (vm.tsc_freq, the host counter's: arm64 does not scale). */
+static uint32_t counter_khz(const struct policy *p)
+{
+	uint64_t hz = p->ops->guest_hz ? p->ops->guest_hz : p->vm->guest_tsc_hz;
+
+	return (uint32_t)(hz / 1000u);
+}
+
+/* The offset as an x86-style attribute: guest = host + offset, so offset = 0 - CNTVOFF (cycles,
+ * mod 2^64); unscaled: ratio 1.0 = 2^48 in 16.48; guest and host counters at one frequency. */
+static void a64_get_tsc_attr(struct policy *p, const struct vcpu *v, sim_ns t, struct tsc_attr *a)
+{
+	const struct arm64_offset *s = p->state;
+
+	(void)t;
+	a->offset = 0 - offset_of(s, v->id);
+	a->ratio = 1ULL << 48;
+	a->frac_bits = 48;
+	a->khz = counter_khz(p);
+	a->host_khz = counter_khz(p);
+}
+
+/*
+ * KVM_ARM_SET_COUNTER_OFFSET (kvm_vm_ioctl_set_counter_offset, arch/arm64/kvm/arch_timer.c,
+ * Linux 6.4+, 6.12), with every vCPU stopped (it takes all vCPU locks, -EBUSY otherwise): the
+ * VM-wide voffset becomes the given counter offset, here 0 - offset (x86 convention in, CNTVOFF
+ * stored), through whichever vCPU the VMM names, and KVM_ARCH_FLAG_VM_COUNTER_OFFSET is set:
+ * later TIMER_CNT writes and vCPU creations no longer move the offset.
+ */
+static void a64_set_tsc_offset(struct policy *p, struct vcpu *v, uint64_t offset, sim_ns t)
+{
+	struct arm64_offset *s = p->state;
+
+	(void)v;
+	(void)t;
+	set_offset(s, vm_slot(s), 0 - offset);
+	s->counter_offset_api = true;
+}
+
+/* One VM-wide offset: always one "generation". The rejected per-vCPU proposal: only while every
+ * vCPU's offset is the same. */
+static bool a64_one_generation(struct policy *p)
+{
+	const struct arm64_offset *s = p->state;
+
+	if (!s->per_vcpu)
+		return true;
+	for (unsigned i = 1; i < s->n; i++)
+		if (s->vcpu_off[i] != s->vcpu_off[0])
+			return false;
+	return true;
+}
+
+/*
+ * The destination's fresh VM at t: no KVM_ARCH_FLAG_VM_COUNTER_OFFSET yet, and creating the
+ * vCPUs runs kvm_timer_vcpu_init(), voffset = kvm_phys_timer_read() on vCPU 0's CPU, so the
+ * counter reads 0 there at t. The source VMM's writes still in flight are dropped (they were
+ * meant for the source's VM; their timers find them disarmed).
+ */
+static void a64_on_migrate(struct policy *p, sim_ns t)
+{
+	struct arm64_offset *s = p->state;
+
+	for (unsigned slot = 0; slot <= vm_slot(s); slot++)
+		s->pending[slot].armed = false;
+	s->counter_offset_api = false;
+	set_offset(s, vm_slot(s), host_tsc(p->vm->host, slot_cpu(p, vm_slot(s)), t));
+}
+
 const struct policy_ops policy_arm64_offset = {
 	.version = POLICY_OPS_VERSION,
 	.name = "arm64-offset",
@@ -314,4 +420,9 @@ const struct policy_ops policy_arm64_offset = {
 	.on_resume = a64_on_resume,
 	.on_vcpu_add = a64_on_vcpu_add,
 	.on_timer = a64_on_timer,
+	.on_tsc_write = a64_on_tsc_write,
+	.get_tsc_attr = a64_get_tsc_attr,
+	.set_tsc_offset = a64_set_tsc_offset,
+	.one_generation = a64_one_generation,
+	.on_migrate = a64_on_migrate,
 };

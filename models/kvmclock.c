@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "migrate.h"
 #include "page.h"
 #include "timescale.h"
 
@@ -41,6 +42,8 @@
 
 enum { TIMER_GLOBAL_UPDATE = 1, TIMER_PERIODIC_SYNC = 2 };
 enum { MC_AUTO, MC_ON, MC_OFF };
+/* option set_clock: what the VMM does with the VM clock across a pause or a migration */
+enum { SET_CLOCK_NONE, SET_CLOCK_PLAIN, SET_CLOCK_REALTIME, SET_CLOCK_GUEST };
 
 struct kvc_vcpu {
 	uint64_t hw_tsc_khz;    /* the frequency its mul/shift were computed for (0: none yet) */
@@ -78,9 +81,12 @@ struct kvmclock {
 	bool periodic_sync;
 	bool stop_on_resume;             /* the VMM sets GUEST_STOPPED after a pause */
 	bool cpu_change_only;            /* updates on a CPU change only, as KVM before 3.11 */
-	int set_clock;                   /* 0 none, 1 KVM_SET_CLOCK, 2 with KVM_CLOCK_REALTIME */
+	int set_clock;                   /* SET_CLOCK_* */
 	uint64_t saved_clock;            /* KVM_GET_CLOCK at the pause: kvmclock ns ... */
-	sim_ns saved_real;               /* ... and CLOCK_REALTIME (true time here) */
+	uint64_t saved_real;             /* ... and the host's CLOCK_REALTIME, ns */
+	struct pvclock_vcpu_time_info saved_pvti; /* KVM_GET_CLOCK_GUEST: vCPU 0's entry then */
+	bool clock_set;                  /* a migration's on_migrate already did KVM_SET_CLOCK */
+	bool migrated;                   /* on_migrate ran since the pause */
 	sim_ns write_ns;
 	bool global_armed;
 	bool master_ever;                /* master-clock mode was on at some point */
@@ -96,8 +102,9 @@ static const struct opt_desc kvmclock_options[] = {
 	{ "old_msr", OPT_BOOL, "no", NULL, "vCPU 0 registers through the old MSR (no master clock)" },
 	{ "periodic_sync", OPT_BOOL, "yes", NULL, "kvmclock_periodic_sync: a global update every 300 s" },
 	{ "guest_stopped", OPT_BOOL, "yes", NULL, "set PVCLOCK_GUEST_STOPPED after a VM pause" },
-	{ "set_clock", OPT_ENUM, "none", "none|plain|realtime",
-	  "after a pause the VMM restores kvmclock with KVM_SET_CLOCK: not, as saved, or + realtime" },
+	{ "set_clock", OPT_ENUM, "none", "none|plain|realtime|guest",
+	  "after a pause or migration the VMM restores kvmclock: not, KVM_SET_CLOCK as saved, "
+	  "+ realtime elapsed, or KVM_SET_CLOCK_GUEST (the same function of the guest TSC)" },
 	{ "load_update", OPT_ENUM, "every", "every|cpu_change",
 	  "on an unstable host TSC, a load on the same CPU asks an update (6.12) or not (KVM 3.x)" },
 	{ 0 },
@@ -125,8 +132,13 @@ static void update_master(struct page *pg, unsigned cpu, sim_ns t)
 {
 	struct kvmclock *k = pg->state;
 	const struct host *h = pg->vm->host;
-	bool host_tsc_clocksource = h->raw.cs == CS_TSC && h->tsc_stable;
-	bool matched = (pg->policy->ops->promises & POLICY_ONE_GENERATION) != 0;
+	/* gtod_is_based_on_tsc (x86.c, 6.12): the TSC, or nested on Hyper-V its TSC page, whose
+	 * vgettsc reads the raw TSC behind the page (seed 003); a kvmclock-based host is not. */
+	bool host_tsc_clocksource = (h->raw.cs == CS_TSC || h->raw.cs == CS_HYPERV) &&
+				    h->tsc_stable;
+	bool matched = pg->policy->ops->one_generation
+			       ? pg->policy->ops->one_generation(pg->policy)
+			       : (pg->policy->ops->promises & POLICY_ONE_GENERATION) != 0;
 
 	if (k->mode == MC_ON)
 		k->use_master = true;
@@ -211,8 +223,19 @@ static void write_entry(struct page *pg, struct vcpu *v, unsigned pcpu, sim_ns t
 	hv.system_time = kernel_ns + (uint64_t)k->kvmclock_offset;
 	{
 		/* kvm_guest_time_update: mul/shift are recomputed only when the target frequency
-		 * changed (tgt_tsc_khz: the guest's own, else this host CPU's cpu_tsc_khz). */
+		 * changed. tgt_tsc_khz is this host CPU's cpu_tsc_khz, scaled by the vCPU's ratio
+		 * when the hardware scales (kvm_scale_tsc: floor(khz * ratio / 2^frac)): the rate
+		 * the guest TSC really runs at, so a guest whose slower rate KVM refused without
+		 * scaling gets kvmclock at the host's rate. A policy without KVM's attributes:
+		 * the rate the guest was told, else the host CPU's. */
 		uint64_t tgt = k->told_khz ? k->told_khz : k->cpu_khz[pcpu];
+
+		if (pg->policy->ops->get_tsc_attr) {
+			struct tsc_attr a;
+
+			pg->policy->ops->get_tsc_attr(pg->policy, v, t, &a);
+			tgt = (uint64_t)(((u128)k->cpu_khz[pcpu] * a.ratio) >> a.frac_bits);
+		}
 
 		if (kv->hw_tsc_khz != tgt) {
 			kvm_get_time_scale(NS_PER_SEC, tgt * 1000, &kv->shift, &kv->mul);
@@ -396,7 +419,51 @@ static void kvc_on_pause(struct page *pg, sim_ns t)
 	struct kvmclock *k = pg->state;
 
 	k->saved_clock = kvmclock_now(pg, vm_vcpu(pg->vm, 0)->pcpu, t);
-	k->saved_real = t;
+	k->saved_real = host_realtime_ns(pg->vm->host, t);
+	/* KVM_GET_CLOCK_GUEST: the boot vCPU's parameters as KVM last wrote them. */
+	vm_store_flush_owner(pg->vm, 0);
+	k->saved_pvti = *entry(k, 0);
+	k->clock_set = false;
+}
+
+/* KVM_SET_CLOCK (kvm_vm_ioctl_set_clock): kvmclock reads `target` at t from now on. KVM
+ * re-takes the master snapshot, then sets kvmclock_offset against it. */
+static void set_clock_to(struct page *pg, uint64_t target, sim_ns t)
+{
+	struct kvmclock *k = pg->state;
+	unsigned cpu = vm_vcpu(pg->vm, 0)->pcpu;
+
+	update_master(pg, cpu, t);
+	k->kvmclock_offset = 0;
+	k->kvmclock_offset = (int64_t)(target - kvmclock_now(pg, cpu, t));
+}
+
+/* KVM_SET_CLOCK as the option says, plain or with KVM_CLOCK_REALTIME (migrate.c kvm_set_clock:
+ * the realtime elapsed since the save is added only when positive). */
+static void restore_clock(struct page *pg, sim_ns t)
+{
+	struct kvmclock *k = pg->state;
+
+	set_clock_to(pg, kvm_set_clock(k->saved_clock, k->saved_real,
+				       host_realtime_ns(pg->vm->host, t),
+				       k->set_clock == SET_CLOCK_REALTIME), t);
+}
+
+/*
+ * KVM_SET_CLOCK_GUEST (seed 004 step 9; a posted series, not in 6.12; REFERENCE 6): kvmclock
+ * becomes the same function of the guest TSC the saved entry was, pinned at this instant: at
+ * vCPU 0's guest TSC now, kvmclock reads what the source's entry gives for that TSC. Continuous
+ * exactly when the guest TSC is.
+ */
+static void restore_clock_guest(struct page *pg, sim_ns t)
+{
+	struct kvmclock *k = pg->state;
+	const struct pvclock_vcpu_time_info *e = &k->saved_pvti;
+	struct vcpu *v0 = vm_vcpu(pg->vm, 0);
+	uint64_t g = guest_tsc_on(pg, v0, v0->pcpu, t);
+
+	set_clock_to(pg, e->system_time + pvclock_scale_delta(g - e->tsc_timestamp,
+							     e->tsc_to_system_mul, e->tsc_shift), t);
 }
 
 /*
@@ -411,16 +478,16 @@ static void kvc_on_resume(struct page *pg, sim_ns t)
 {
 	struct kvmclock *k = pg->state;
 
-	if (k->set_clock) {
-		unsigned cpu = vm_vcpu(pg->vm, 0)->pcpu;
-		uint64_t target = k->saved_clock;
-
-		if (k->set_clock == 2 && t > k->saved_real)
-			target += t - k->saved_real;
-		update_master(pg, cpu, t);
-		k->kvmclock_offset = 0;
-		k->kvmclock_offset = (int64_t)(target - kvmclock_now(pg, cpu, t));
-	}
+	if (k->set_clock == SET_CLOCK_GUEST)
+		restore_clock_guest(pg, t);
+	else if (k->set_clock != SET_CLOCK_NONE && !k->clock_set)
+		restore_clock(pg, t);
+	else if (k->migrated)
+		/* The VMM's TSC writes (a restore) may have changed the generations: KVM's
+		 * kvm_track_tsc_matching requested a master-clock update, served now. */
+		update_master(pg, vm_vcpu(pg->vm, 0)->pcpu, t);
+	k->clock_set = false;
+	k->migrated = false;
 	request_all(pg);
 	if (k->stop_on_resume)
 		for (unsigned i = 0; i < pg->vm->nvcpus; i++)
@@ -443,10 +510,67 @@ static void kvc_on_host_change(struct page *pg, const struct host_change *c, sim
 			if (vm_vcpu(pg->vm, i)->pcpu == c->pcpu)
 				k->v[i].requested = true;
 	}
+	if (c->kind == HOST_CHANGE_RECALIBRATED) {
+		/* kvm_hyperv_tsc_notifier: every CPU's cpu_tsc_khz becomes the new tsc_khz, the
+		 * master clock is re-taken and every vCPU's entry rewritten (the nested VMs are
+		 * held out of the guest meanwhile: KVM_REQ_MCLOCK_INPROGRESS). */
+		const struct host *h = pg->vm->host;
+
+		for (unsigned i = 0; i < h->ncpus; i++)
+			k->cpu_khz[i] = h->raw.tsc_khz;
+		update_master(pg, c->pcpu, t);
+		request_all(pg);
+	}
 	if (c->kind == HOST_CHANGE_RESET) {
 		k->backwards_tsc = true;
 		update_master(pg, c->pcpu, t);
 		request_all(pg);
+	}
+}
+
+/* KVM_GET_CLOCK: kvmclock now as computed on host CPU cpu, and that CPU's TSC. */
+static bool kvc_get_clock(struct page *pg, unsigned cpu, sim_ns t, uint64_t *clock_ns,
+			  uint64_t *host_tsc_out)
+{
+	*clock_ns = kvmclock_now(pg, cpu, t);
+	*host_tsc_out = host_tsc(pg->vm->host, cpu, t);
+	return true;
+}
+
+/*
+ * The VM arrives on another host (or restarts on its own): the destination KVM's fresh VM.
+ * Its kvmclock counts from 0 at creation (kvmclock_offset = -raw clock now), its per-CPU
+ * frequencies are the destination's tsc_khz, no backwards TSC was seen there, every entry must
+ * be rewritten (mul/shift recomputed). Then the VMM's KVM_SET_CLOCK, plain or realtime, before
+ * the TSCs are restored (the old documented procedure reads KVM_GET_CLOCK after it);
+ * KVM_SET_CLOCK_GUEST waits for the resume, after the TSCs.
+ */
+static void kvc_on_migrate(struct page *pg, sim_ns t)
+{
+	struct kvmclock *k = pg->state;
+	const struct host *h = pg->vm->host;
+	unsigned cpu = vm_vcpu(pg->vm, 0)->pcpu;
+	uint64_t *khz = realloc(k->cpu_khz, h->ncpus * sizeof(*khz));
+
+	if (khz) /* on failure the old array (at least as large as vCPU 0's CPU) is kept */
+		k->cpu_khz = khz;
+	for (unsigned c = 0; c < h->ncpus && khz; c++)
+		k->cpu_khz[c] = h->raw.tsc_khz;
+	k->told_khz = pg->vm->guest_tsc_hz / 1000 != (uint64_t)h->cfg.cpu[0].freq_hz / 1000
+			      ? pg->vm->guest_tsc_hz / 1000
+			      : 0;
+	k->backwards_tsc = false;
+	k->migrated = true;
+	for (unsigned i = 0; i < pg->vm->nvcpus; i++) {
+		k->v[i].last_pcpu = -1;
+		k->v[i].hw_tsc_khz = 0;
+		k->v[i].requested = true;
+	}
+	k->kvmclock_offset = -(int64_t)host_raw_ns(h, cpu, t);
+	update_master(pg, cpu, t);
+	if (k->set_clock == SET_CLOCK_PLAIN || k->set_clock == SET_CLOCK_REALTIME) {
+		restore_clock(pg, t);
+		k->clock_set = true;
 	}
 }
 
@@ -522,6 +646,8 @@ const struct page_ops page_kvmclock = {
 	.on_resume = kvc_on_resume,
 	.on_timer = kvc_on_timer,
 	.on_host_change = kvc_on_host_change,
+	.get_clock = kvc_get_clock,
+	.on_migrate = kvc_on_migrate,
 	.pvti = kvc_pvti,
 	.kvm_features = kvc_kvm_features,
 	.facts = kvc_facts,
@@ -543,6 +669,8 @@ const struct page_ops page_hv_tsc_page = {
 	.on_resume = kvc_on_resume,
 	.on_timer = kvc_on_timer,
 	.on_host_change = kvc_on_host_change,
+	.get_clock = kvc_get_clock,
+	.on_migrate = kvc_on_migrate,
 	.pvti = kvc_pvti,
 	.hv_tsc_page = kvc_hv_tsc_page,
 	.kvm_features = kvc_kvm_features,

@@ -62,7 +62,11 @@ enum tsc_writer { TSC_WRITE_GUEST, TSC_WRITE_HOST };
 
 /* A host change the policy may react to. */
 struct host_change {
-	enum { HOST_CHANGE_RATE, HOST_CHANGE_RESET } kind;
+	/* RATE: one CPU's nominal rate changed (cpufreq on a non-invariant TSC); RESET: its TSC
+	 * was set (suspend); RECALIBRATED: the host kernel learned a new TSC frequency for every
+	 * CPU (raw.tsc_khz; Hyper-V re-enlightenment after the outer hypervisor migrated a nested
+	 * host: KVM's kvm_hyperv_tsc_notifier), pcpu 0, before == after. */
+	enum { HOST_CHANGE_RATE, HOST_CHANGE_RESET, HOST_CHANGE_RECALIBRATED } kind;
 	unsigned pcpu;
 	uint64_t before; /* the CPU's TSC just before the change */
 	uint64_t after;  /* and just after (differs only for a reset) */

@@ -27,6 +27,12 @@ extern const struct reader_ops reader_freebsd;
 extern const struct reader_ops reader_netbsd;
 extern const struct reader_ops reader_kvm_unit_tests;
 extern const struct reader_ops reader_hyperv_tsc;
+extern const struct migration_ops migration_tsc_msr;
+extern const struct migration_ops migration_tsc_msr_offset;
+extern const struct migration_ops migration_old_doc;
+extern const struct migration_ops migration_seed004;
+extern const struct migration_ops migration_arm64_value;
+extern const struct migration_ops migration_arm64_offset;
 
 const struct policy_ops *const vt_policies[] = {
 	&policy_ideal,
@@ -63,6 +69,12 @@ const struct reader_ops *const vt_readers[] = {
 
 /* VMM migration algorithms (models/migration.h). */
 const struct migration_ops *const vt_migrations[] = {
+	&migration_tsc_msr, /* first: the default an arm gets */
+	&migration_tsc_msr_offset,
+	&migration_old_doc,
+	&migration_seed004,
+	&migration_arm64_value,
+	&migration_arm64_offset,
 	NULL,
 };
 

@@ -73,8 +73,9 @@ static const struct key_desc keys[] = {
 	  "non-invariant TSC: (at, new nominal frequency) pairs" },
 	{ "host.cpu[].resets", K_RESETS, "[]", NULL, "TSC set to a value at a time (host suspend)" },
 	{ "host.wander_interval", K_TIME, "1s", NULL, "how often wander steps the frequency error" },
-	{ "host.clocksource", K_ENUM, "auto", "auto|tsc|hpet|acpi_pm",
-	  "host kernel clocksource; auto: tsc when the TSC is deemed stable, else hpet" },
+	{ "host.clocksource", K_ENUM, "auto", "auto|tsc|hpet|acpi_pm|hyperv|kvmclock",
+	  "host kernel clocksource; auto: tsc when the TSC is deemed stable, else hpet; hyperv, "
+	  "kvmclock: a nested host reading its outer hypervisor's page" },
 	{ "host.tsc_stable", K_ENUM, "auto", "auto|yes|no",
 	  "does the host kernel trust its TSC; auto: derived (README)" },
 	{ "host.tsc_sync_tolerance", K_CYCLES, "300", NULL,
@@ -90,6 +91,27 @@ static const struct key_desc keys[] = {
 	{ "host.timer", K_ENUM, "hrtimer", "hrtimer|tick",
 	  "how the host delivers the guest's timers: high resolution, or at its next tick" },
 	{ "host.timer_slack", K_TIME, "50us", NULL, "hrtimer: the host's timer slack" },
+	{ "host.realtime_offset", K_TIME, "0", NULL,
+	  "the host's CLOCK_REALTIME ahead of true time (KVM_CLOCK_REALTIME arithmetic)" },
+	{ "host.outer.at", K_TIME, NULL, NULL,
+	  "nested host: the outer hypervisor migrates it at this time (default: never)" },
+	{ "host.outer.downtime", K_TIME, "100ms", NULL,
+	  "nested host: how long the outer migration stops everything" },
+	{ "host.outer.freq", K_FREQ, NULL, NULL,
+	  "nested host: TSC frequency of the outer destination, no scaling (required with at)" },
+	{ "host.reenlightenment", K_ENUM, "yes", "yes|no",
+	  "nested host on Hyper-V: TSC emulation plus re-enlightenment notification, or neither" },
+	{ "host.reenlightenment_delay", K_TIME, "100ms", NULL,
+	  "from the notification to the host's update (Linux hv_reenlightenment_notify: HZ/10)" },
+
+	{ "migration.at", K_TIME, NULL, NULL,
+	  "the VM stops at this time and moves to host2 (or restarts on its host); default: never" },
+	{ "migration.downtime", K_TIME, "300ms", NULL,
+	  "from the stop on the source to the first vCPU restored on the destination" },
+	{ "migration.to", K_ENUM, "host2", "host2|same",
+	  "the destination: the second host, or the same host (snapshot restore)" },
+	{ "migration.vcpu_gap", K_TIME, "0", NULL,
+	  "time between two vCPUs' restores on the destination (the VM resumes after the last)" },
 
 	{ "vm.vcpus", K_INT, "2", NULL, "number of vCPUs" },
 	{ "vm.tsc_freq", K_FREQ, NULL, NULL,
@@ -145,6 +167,8 @@ static const struct key_desc keys[] = {
 	  "TSC policy (default: the arm's name when it names a policy)" },
 	{ "arm.NAME.page", K_LAYER, "none", NULL, "clock-page provider" },
 	{ "arm.NAME.reader", K_LAYER, "tsc", NULL, "guest clock reader" },
+	{ "arm.NAME.migration", K_LAYER, "tsc-msr", NULL,
+	  "the VMM's migration algorithm (used when migration.at is set)" },
 };
 
 /* ---- arena ---------------------------------------------------------------------------- */
@@ -172,6 +196,8 @@ void config_free(struct config *cfg)
 	for (unsigned i = 0; i < cfg->narms; i++)
 		if (cfg->arms && cfg->arms[i].cfg)
 			config_free((struct config *)cfg->arms[i].cfg);
+	if (cfg->host2_cfg)
+		config_free(cfg->host2_cfg);
 
 	while (b) {
 		struct block *n = b->next;
@@ -274,6 +300,14 @@ static const struct key_desc *key_find(const char *path)
 	long idx;
 	const char *nm;
 	size_t nl;
+
+	/* host2.K is host.K for the destination host. */
+	if (strncmp(path, "host2.", 6) == 0) {
+		char p[256];
+
+		snprintf(p, sizeof(p), "host.%s", path + 6);
+		return key_find(p);
+	}
 
 	for (size_t i = 0; i < VT_ARRAY_SIZE(keys); i++)
 		if (path_match(keys[i].path, path, &idx, &nm, &nl))
@@ -678,12 +712,51 @@ static void check_paths(struct build *b, unsigned ncpus)
 			fail(b, &a->loc, "unknown key '%s' (bin/sim keys lists them)", a->path);
 			return;
 		}
+		if (strncmp(a->path, "host2.", 6) == 0)
+			continue; /* CPU indices are checked against host2.cpus with host2 */
 		if (strstr(k->path, "[]") && path_match(k->path, a->path, &idx, &nm, &nl) &&
 		    idx >= (long)ncpus) {
 			fail(b, &a->loc, "'%s': no such host CPU (host.cpus = %u)", a->path, ncpus);
 			return;
 		}
 	}
+}
+
+/* host.outer.* and host.reenlightenment*: the outer hypervisor migrating a nested host. */
+static bool build_outer(struct build *b, struct scn_doc *defaults)
+{
+	struct config *cfg = b->cfg;
+	const struct scn_value *at = value_of(b, "host.outer.at", defaults);
+	const struct scn_value *f = value_of(b, "host.outer.freq", defaults);
+	int e;
+
+	if (!at)
+		return true;
+	if (!get_u64(b, at, SCN_DIM_TIME, "host.outer.at", &cfg->outer.at) ||
+	    !set_u64(b, "host.outer.downtime", SCN_DIM_TIME, &cfg->outer.downtime, defaults) ||
+	    !set_enum(b, "host.reenlightenment", &e, defaults) ||
+	    !set_u64(b, "host.reenlightenment_delay", SCN_DIM_TIME, &cfg->outer.delay, defaults))
+		return false;
+	if (!f) {
+		fail(b, &at->loc, "host.outer.at needs host.outer.freq (the destination's TSC "
+				  "frequency)");
+		return false;
+	}
+	if (!get_u64(b, f, SCN_DIM_FREQ, "host.outer.freq", &cfg->outer.freq_hz))
+		return false;
+	if (cfg->outer.freq_hz < 1000000 || cfg->outer.freq_hz > 100000000000ULL) {
+		fail(b, &f->loc, "'host.outer.freq' must be between 1MHz and 100GHz");
+		return false;
+	}
+	if (cfg->host.clocksource == CS_AUTO || cfg->host.clocksource == CS_HPET ||
+	    cfg->host.clocksource == CS_ACPI_PM) {
+		fail(b, &at->loc, "host.outer.at: a nested host's clocksource is tsc, hyperv or "
+				  "kvmclock (set host.clocksource)");
+		return false;
+	}
+	cfg->outer.on = true;
+	cfg->outer.reenlighten = e == 0 && cfg->host.clocksource == CS_HYPERV;
+	return true;
 }
 
 static bool build_host(struct build *b, struct scn_doc *defaults)
@@ -801,7 +874,12 @@ static bool build_host(struct build *b, struct scn_doc *defaults)
 	}
 	if (!set_enum(b, "host.clocksource", &e, defaults))
 		return false;
-	cfg->host.clocksource = e == 0 ? CS_AUTO : e == 1 ? CS_TSC : e == 2 ? CS_HPET : CS_ACPI_PM;
+	{
+		static const enum host_clocksource cs[] = { CS_AUTO, CS_TSC, CS_HPET, CS_ACPI_PM,
+							    CS_HYPERV, CS_KVMCLOCK };
+
+		cfg->host.clocksource = cs[e];
+	}
 	if (!set_enum(b, "host.tsc_stable", &e, defaults))
 		return false;
 	cfg->host.tsc_stable = e == 0 ? -1 : e == 1 ? 1 : 0;
@@ -820,7 +898,10 @@ static bool build_host(struct build *b, struct scn_doc *defaults)
 	    !set_u64(b, "host.timer_slack", SCN_DIM_TIME, &cfg->host_timer.slack, defaults))
 		return false;
 	cfg->host_timer.tick = e == 1;
-	return true;
+	if (!set_u64(b, "host.realtime_offset", SCN_DIM_TIME, &v, defaults))
+		return false;
+	cfg->host.realtime_offset_ns = (int64_t)v;
+	return build_outer(b, defaults);
 }
 
 /* A list of (at, duration) pairs in time order, not overlapping (vm.pauses, host.smis). */
@@ -1065,6 +1146,8 @@ static bool build_workload(struct build *b, struct scn_doc *defaults)
 	return true;
 }
 
+static bool arm_override_ok(const char *rest);
+
 /* Resolves one layer option against the layer's table. */
 static bool set_layer_opts(struct build *b, const char *arm, const char *layer,
 			   const struct opt_desc *table, struct opt_set *out,
@@ -1090,6 +1173,10 @@ static bool set_layer_opts(struct build *b, const char *arm, const char *layer,
 		bool known = false;
 
 		if (strncmp(a->path, prefix, plen) != 0)
+			continue;
+		/* arm.x.migration.vcpu_gap is the arm's own migration.vcpu_gap, not an option of
+		 * its algorithm (conformance keeps algorithm options off those names). */
+		if (strcmp(layer, "migration") == 0 && arm_override_ok(a->path + plen - 10))
 			continue;
 		for (const struct opt_desc *d = table; d && d->name; d++)
 			known |= strcmp(d->name, a->path + plen) == 0;
@@ -1166,7 +1253,8 @@ static bool set_layer_opts(struct build *b, const char *arm, const char *layer,
 /* May an arm override this key for itself (`arm x { host.cpu.offset = 0 }`)? */
 static bool arm_override_ok(const char *rest)
 {
-	static const char *const roots[] = { "host.", "vm.", "sched.", "workload.", "guest." };
+	static const char *const roots[] = { "host.", "host2.", "vm.", "sched.", "workload.",
+					     "guest.", "migration." };
 
 	for (size_t i = 0; i < VT_ARRAY_SIZE(roots); i++)
 		if (strncmp(rest, roots[i], strlen(roots[i])) == 0)
@@ -1198,11 +1286,13 @@ static bool build_arms(struct build *b, struct scn_doc *defaults)
 				continue;
 			rest++;
 			if (strcmp(rest, "policy") && strcmp(rest, "page") && strcmp(rest, "reader") &&
-			    strncmp(rest, "policy.", 7) && strncmp(rest, "page.", 5) &&
-			    strncmp(rest, "reader.", 7) && !arm_override_ok(rest)) {
-				fail(b, &a->loc, "unknown arm key '%s' (expected policy, page, reader, an "
-						 "option of one of them, or a host., vm., sched., "
-						 "workload. or guest. key)", rest);
+			    strcmp(rest, "migration") && strncmp(rest, "policy.", 7) &&
+			    strncmp(rest, "page.", 5) && strncmp(rest, "reader.", 7) &&
+			    strncmp(rest, "migration.", 10) && !arm_override_ok(rest)) {
+				fail(b, &a->loc, "unknown arm key '%s' (expected policy, page, reader, "
+						 "migration, an option of one of them, or a host., "
+						 "host2., vm., sched., workload., guest. or "
+						 "migration. key)", rest);
 				return false;
 			}
 			found = true;
@@ -1281,12 +1371,153 @@ static bool build_arms(struct build *b, struct scn_doc *defaults)
 			fail(b, &v->loc, "unknown guest reader '%s' (bin/sim list shows them)", v->str);
 			return false;
 		}
-		if (!set_layer_opts(b, name, "policy", arm->policy->options, &arm->policy_opts,
+		snprintf(path, sizeof(path), "arm.%s.migration", name);
+		v = latest(doc, path) ? latest(doc, path)->value : NULL;
+		if (v && v->kind != SCN_V_IDENT && v->kind != SCN_V_STR) {
+			fail(b, &v->loc, "expected a migration algorithm name for '%s'", path);
+			return false;
+		}
+		arm->migration_loc = v ? v->loc : arm->loc;
+		if (!(arm->migration = registry_migration(v ? v->str : "tsc-msr"))) {
+			fail(b, v ? &v->loc : &arm->loc,
+			     "unknown migration algorithm '%s' (bin/sim list shows them)",
+			     v ? v->str : "tsc-msr");
+			return false;
+		}
+		if (!set_layer_opts(b, name, "migration", arm->migration->options,
+				    &arm->migration_opts, defaults) ||
+		    !set_layer_opts(b, name, "policy", arm->policy->options, &arm->policy_opts,
 				    defaults) ||
 		    !set_layer_opts(b, name, "page", arm->page->options, &arm->page_opts, defaults) ||
 		    !set_layer_opts(b, name, "reader", arm->reader->options, &arm->reader_opts,
 				    defaults))
 			return false;
+	}
+	return true;
+}
+
+static int build_config(struct config *cfg, const struct scn_doc *doc, const char *path,
+			struct scn_error *err, bool with_arms);
+
+/*
+ * host2.*: the destination host is built like the source from a view of the document: every
+ * assignment that is not an arm's, the migration's, vm.placement or host2's, then the host2.K
+ * ones re-rooted as host.K, so the destination inherits every host key it does not set.
+ */
+static bool build_host2(struct build *b)
+{
+	const struct scn_doc *doc = b->doc;
+	struct scn_doc view = *doc;
+	struct scn_assign *as = cfg_alloc(b->cfg, (doc->nassign + 1) * sizeof(*as));
+	struct config *child = cfg_alloc(b->cfg, sizeof(*child));
+	unsigned n = 0;
+
+	if (!as || !child) {
+		nomem(b);
+		return false;
+	}
+	for (unsigned j = 0; j < doc->nassign; j++) {
+		const char *p = doc->assign[j].path;
+
+		if (strncmp(p, "arm.", 4) && strncmp(p, "host2.", 6) && strncmp(p, "migration.", 10) &&
+		    strcmp(p, "vm.placement"))
+			as[n++] = doc->assign[j];
+	}
+	for (unsigned j = 0; j < doc->nassign; j++) {
+		const char *p = doc->assign[j].path;
+		char *q;
+
+		if (strncmp(p, "host2.", 6) != 0)
+			continue;
+		q = cfg_alloc(b->cfg, strlen(p));
+		if (!q) {
+			nomem(b);
+			return false;
+		}
+		memcpy(q, "host.", 5);
+		memcpy(q + 5, p + 6, strlen(p + 6) + 1);
+		as[n] = doc->assign[j];
+		as[n++].path = q;
+	}
+	view.assign = as;
+	view.nassign = n;
+	view.nexpect = 0;
+	if (build_config(child, &view, b->cfg->path, b->err, false) != VT_OK) {
+		b->rc = VT_EINPUT;
+		return false;
+	}
+	b->cfg->host2_cfg = child; /* config_free releases it with the parent */
+	b->cfg->host2 = child->host;
+	return true;
+}
+
+/* migration.*: a live migration (or a snapshot restore on the same host) of the whole VM. */
+static bool build_migration(struct build *b, struct scn_doc *defaults)
+{
+	struct config *cfg = b->cfg;
+	const struct scn_value *at = value_of(b, "migration.at", defaults);
+	int e;
+
+	if (!at)
+		return true;
+	if (!get_u64(b, at, SCN_DIM_TIME, "migration.at", &cfg->migration.at) ||
+	    !set_u64(b, "migration.downtime", SCN_DIM_TIME, &cfg->migration.downtime, defaults) ||
+	    !set_u64(b, "migration.vcpu_gap", SCN_DIM_TIME, &cfg->migration.vcpu_gap, defaults) ||
+	    !set_enum(b, "migration.to", &e, defaults))
+		return false;
+	if (cfg->migration.downtime == 0) {
+		fail(b, &value_of(b, "migration.downtime", defaults)->loc,
+		     "migration.downtime must be positive");
+		return false;
+	}
+	if (cfg->migration.at > (sim_ns)1 << 62 || cfg->migration.downtime > (sim_ns)1 << 61 ||
+	    cfg->migration.vcpu_gap > ((sim_ns)1 << 61) / cfg->vm.nvcpus) {
+		fail(b, &at->loc, "migration times must stay below 2^61 ns");
+		return false;
+	}
+	{
+		/* The VM is stopped from `at` to the last vCPU's restore: a pause may not overlap. */
+		sim_ns end = cfg->migration.at + cfg->migration.downtime +
+			     (cfg->vm.nvcpus - 1) * cfg->migration.vcpu_gap;
+
+		for (unsigned i = 0; i < cfg->vm.npauses; i++)
+			if (cfg->vm.pauses[i].at <= end &&
+			    cfg->vm.pauses[i].at + cfg->vm.pauses[i].length >= cfg->migration.at) {
+				fail(b, &at->loc, "the migration (stopped until %llu ns) overlaps "
+						  "vm.pauses entry %u", (unsigned long long)end, i + 1);
+				return false;
+			}
+	}
+	cfg->migration.on = true;
+	cfg->migration.same_host = e == 1;
+	return cfg->migration.same_host || build_host2(b);
+}
+
+/* Each arm's migration algorithm finds in its policy and page what it needs. */
+static bool check_migration_needs(struct build *b)
+{
+	for (unsigned i = 0; i < b->cfg->narms; i++) {
+		const struct arm_cfg *a = &b->cfg->arms[i];
+		const struct config *c = a->cfg ? a->cfg : b->cfg;
+		unsigned needs = a->migration->needs;
+		const char *why = NULL;
+
+		if (!c->migration.on)
+			continue;
+		if ((needs & MIG_NEEDS_TSC_WRITE) && !a->policy->on_tsc_write)
+			why = "a policy that takes TSC writes";
+		else if ((needs & MIG_NEEDS_TSC_ATTR) &&
+			 (!a->policy->get_tsc_attr || !a->policy->set_tsc_offset))
+			why = "a policy with KVM's TSC offset attribute (tsc-offset, kvm-scaled, "
+			      "arm64-offset)";
+		else if ((needs & MIG_NEEDS_CLOCK) && !a->page->get_clock)
+			why = "a page provider with KVM_GET_CLOCK (kvmclock, hv-tsc-page)";
+		if (why) {
+			fail(b, &a->migration_loc, "arm '%s': migration algorithm '%s' needs %s; "
+						   "policy '%s' / page '%s' do not qualify",
+			     a->name, a->migration->name, why, a->policy->name, a->page->name);
+			return false;
+		}
 	}
 	return true;
 }
@@ -1325,9 +1556,6 @@ static bool check_expr(struct build *b, const struct scn_expr *e)
 	}
 	return check_expr(b, e->a) && check_expr(b, e->b);
 }
-
-static int build_config(struct config *cfg, const struct scn_doc *doc, const char *path,
-			struct scn_error *err, bool with_arms);
 
 /*
  * Arms that override host, vm, sched or workload keys get a config of their own: the document's
@@ -1440,8 +1668,10 @@ static int build_config(struct config *cfg, const struct scn_doc *doc, const cha
 		build_workload(&b, &defaults);
 	if (!b.rc)
 		build_guest_ntp(&b, &defaults);
-	if (!b.rc && with_arms && build_arms(&b, &defaults))
-		build_arm_configs(&b);
+	if (!b.rc)
+		build_migration(&b, &defaults);
+	if (!b.rc && with_arms && build_arms(&b, &defaults) && build_arm_configs(&b))
+		check_migration_needs(&b);
 	for (unsigned i = 0; i < doc->nexpect && !b.rc; i++)
 		if (check_expr(&b, doc->expect[i].lhs))
 			check_expr(&b, doc->expect[i].rhs);
@@ -1515,5 +1745,16 @@ void config_print_keys(FILE *out, bool md)
 		else
 			fprintf(out, "%-28s %-12s %-18s %-22s %s\n", k->path, type_names[k->type],
 				type_unit(k->type), def, k->doc);
+		if (strcmp(k->path, "host.reenlightenment_delay") == 0) {
+			static const char *const doc2 =
+				"any host.K for the migration's destination host";
+
+			if (md)
+				fprintf(out, "| `host2.K` | as host.K | as host.K | `host.K's value` "
+					     "| %s |\n", doc2);
+			else
+				fprintf(out, "%-28s %-12s %-18s %-22s %s\n", "host2.K", "as host.K",
+					"as host.K", "host.K's value", doc2);
+		}
 	}
 }

@@ -13,6 +13,7 @@
 
 #include "guest/reader.h"
 #include "host.h"
+#include "migration.h"
 #include "page.h"
 #include "policy.h"
 #include "rng.h"
@@ -44,6 +45,9 @@ struct arm_cfg {
 	const struct page_ops *page;
 	const struct reader_ops *reader;
 	struct opt_set policy_opts, page_opts, reader_opts;
+	const struct migration_ops *migration; /* the VMM's migration algorithm */
+	struct opt_set migration_opts;
+	struct scn_loc migration_loc;          /* where it was chosen (the arm when defaulted) */
 	/* The arm's own config when it overrides host/vm/sched/workload keys, else NULL. */
 	const struct config *cfg;
 	/* A reader plugin (reader = "file.c"): its object and hash; NULL otherwise. */
@@ -119,6 +123,22 @@ struct config {
 		sim_ns jump_threshold;  /* smallest guest-vs-true step counted by lost_time_ns */
 		sim_ns series_interval; /* results database: per-vCPU clock samples */
 	} metrics;
+
+	struct {
+		bool on;                /* host.outer.at set: the outer hypervisor moves this host */
+		sim_ns at, downtime;
+		uint64_t freq_hz;       /* the destination's TSC frequency (no scaling) */
+		bool reenlighten;       /* Hyper-V TSC emulation + re-enlightenment notification */
+		sim_ns delay;           /* notification to update (HZ/10 in Linux) */
+	} outer;
+
+	struct {
+		bool on;                /* migration.at set */
+		sim_ns at, downtime, vcpu_gap;
+		bool same_host;         /* migration.to = same: snapshot restore on the host */
+	} migration;
+	struct host_cfg host2;          /* the destination (migration.to = host2) */
+	struct config *host2_cfg;       /* private: the config host2 was built in */
 
 	unsigned narms;
 	struct arm_cfg *arms;

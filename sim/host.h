@@ -18,6 +18,14 @@
  * converted with the host's own mult/shift, which the kernel derived from the frequency it
  * calibrated at boot, not from the true frequency. The coarse tick clock is that raw clock as of
  * the last tick at HZ.
+ *
+ * A nested host (seed 003) is itself the guest of an outer hypervisor. Its TSCs are the outer
+ * machine's, and it may read time through the outer hypervisor's clock page instead of the bare
+ * TSC: the Hyper-V reference TSC page (CS_HYPERV, a 10 MHz count) or its own kvmclock
+ * (CS_KVMCLOCK, a 1 GHz count). Both are computed from the TSC of the CPU doing the read with one
+ * (scale, offset) published for all CPUs; the outer hypervisor republishes it when it moves the
+ * host to another machine (host_outer_migrate), so those clocks keep the right rate where a bare
+ * TSC clocksource does not.
  */
 #ifndef VT_HOST_H
 #define VT_HOST_H
@@ -64,6 +72,8 @@ enum host_clocksource {
 
 #define HPET_HZ 14318180ULL
 #define ACPI_PM_HZ 3579545ULL
+/* Hyper-V reference time: a 10 MHz count (100 ns units), Linux's HV_CLOCK_HZ. */
+#define HV_REF_HZ 10000000ULL
 
 /* A scheduled change of one host CPU's TSC. */
 struct host_tsc_event {
@@ -104,16 +114,38 @@ struct host_cpu {
 	int64_t err_ppb;     /* current frequency error (skew plus wander so far) */
 };
 
+/*
+ * The outer hypervisor's clock page a nested host reads (raw.cs CS_HYPERV or CS_KVMCLOCK). One
+ * page serves every CPU, each applying it to its own TSC (so cross-CPU TSC skew shows through).
+ * It is published at true time 0 and again at each host_outer_migrate and host_tsc_reset, from
+ * CPU 0's TSC and CPU 0's nominal frequency f (cpu[0].freq_hz), continuous on CPU 0 at that
+ * instant.
+ */
+struct host_outer_page {
+	/* CS_HYPERV (REFERENCE 3): page time in 100 ns units =
+	 * floor(tsc * hv_scale / 2^64) + hv_offset, mod 2^64. */
+	uint64_t hv_scale;      /* 100 ns units per cycle, 0.64 fixed point: floor(2^64 1e7 / f) */
+	int64_t hv_offset;      /* 100 ns units */
+	/* CS_KVMCLOCK (REFERENCE 2.4): ns = system_time +
+	 * pvclock_scale_delta(tsc - tsc_timestamp, mul, shift), mod 2^64. */
+	uint64_t tsc_timestamp; /* CPU 0's TSC at the publish instant, cycles */
+	uint64_t system_time;   /* the kvmclock at that instant, ns */
+	uint32_t mul;           /* ns per shifted cycle, 0.32 fixed point (kvm_get_time_scale) */
+	int8_t shift;           /* binary shift applied to the TSC delta before mul */
+};
+
 /* The host kernel's timekeeper for CLOCK_MONOTONIC_RAW. */
 struct host_raw_clock {
 	enum host_clocksource cs;     /* resolved: never CS_AUTO */
 	uint32_t mult, shift;         /* ns = (cycles * mult) >> shift */
-	uint64_t mask;                /* counter width mask (HPET 32 bits, ACPI PM 24 bits, TSC 64) */
+	uint64_t mask;                /* counter width mask (HPET 32 bits, ACPI PM 24 bits, TSC and
+				       * the nested pages 64) */
 	uint64_t base_cycles;         /* counter value at the base instant */
-	uint64_t base_ns;             /* raw clock value at the base instant */
+	uint64_t base_ns;             /* raw clock value at the base instant, without step_ns */
 	int64_t step_ns;              /* the sum of the host clock steps so far */
-	struct tsc_seg ext;           /* the HPET / ACPI PM oscillator when cs != CS_TSC */
-	uint32_t tsc_khz;             /* calibrated TSC frequency (Linux tsc_khz) */
+	struct tsc_seg ext;           /* the HPET / ACPI PM oscillator when cs is one of those */
+	struct host_outer_page page;  /* the outer hypervisor's page when cs is a nested one */
+	uint32_t tsc_khz;             /* calibrated TSC frequency (Linux tsc_khz), kHz */
 };
 
 struct host {
@@ -151,6 +183,34 @@ void host_tsc_reset(struct host *h, unsigned cpu, sim_ns t, uint64_t value);
 
 /* The host's clock steps by delta_ns (either way) at t; the TSCs do not move. */
 void host_clock_step(struct host *h, sim_ns t, int64_t delta_ns);
+
+/*
+ * The outer hypervisor moves this (nested) host at true time t (ns) to a machine whose TSCs run
+ * at nominal new_hz (Hz) with oscillator error new_err_ppb (parts per billion), without TSC
+ * scaling. The engine (world.c) calls it when the host runs again after the outer migration
+ * (host.outer in the scenario). Every CPU's TSC continues
+ * from its value at t (a new segment) at the new rate; cpu[].freq_hz and err_ppb become new_hz and
+ * new_err_ppb. The raw clock then depends on the clocksource:
+ *   CS_HYPERV, CS_KVMCLOCK: the outer hypervisor republishes its page at t for new_hz, so the raw
+ *     clock is continuous at t (exactly, on CPU 0) and keeps its rate (up to the page's rounding);
+ *   CS_TSC: the host kernel's mult/shift stay those of the old frequency, so the raw clock runs
+ *     fast or slow by new_hz / old_hz from t on ("Don't Do That Then", seed 003);
+ *   CS_HPET, CS_ACPI_PM: unaffected.
+ * raw.tsc_khz does not change: the host kernel does not know yet (see host_recalibrate).
+ */
+void host_outer_migrate(struct host *h, sim_ns t, uint64_t new_hz, int64_t new_err_ppb);
+
+/*
+ * The host kernel learns its TSC's new frequency at true time t (ns): Hyper-V re-enlightenment,
+ * where Linux's hv_reenlightenment callback stops TSC emulation and re-reads
+ * HV_X64_MSR_TSC_FREQUENCY. The engine (world.c) calls it right after host_outer_migrate when the
+ * host handles re-enlightenment (host.reenlightenment = yes); it may be called at any later t,
+ * once the TSCs run at the new rate. raw.tsc_khz becomes floor(cpu[0].freq_hz / 1000) kHz (kept
+ * as it was if that is 0 or does not fit 32 bits). With CS_TSC the kernel also re-derives
+ * mult/shift from the new tsc_khz, re-based at t so that the raw clock is continuous there (to
+ * under 1 ns) and runs at the right rate again; other clocksources' raw clocks are unaffected.
+ */
+void host_recalibrate(struct host *h, sim_ns t);
 
 /* The host's CLOCK_REALTIME at true time t: ns since the Unix epoch (host clock steps move it). */
 static inline uint64_t host_realtime_ns(const struct host *h, sim_ns t)

@@ -45,6 +45,17 @@ const struct metric_info metric_info[M_COUNT] = {
 					"mean of that delay over all sleeps (floor)" },
 	[M_WATCHDOG_TRIPS] = { "watchdog_trips", "", 0, true,
 			       "times the guest's clocksource watchdog marked its clock unstable" },
+	[M_MIG_TSC_ERROR] = { "mig_tsc_error_cycles", "cycles", 0, true,
+			      "migration: guest TSC at resume minus (TSC at stop + stopped time "
+			      "at the guest rate), largest magnitude over vCPUs" },
+	[M_MIG_TSC_BREAKS] = { "mig_tsc_breaks", "", 0, true,
+			       "migration: vCPU restores outside the continuity criterion "
+			       "(REFERENCE 6: 1 cycle plus the ratio's rounding)" },
+	[M_MIG_TSC_SPREAD] = { "mig_tsc_spread_cycles", "cycles", 0, true,
+			       "migration: largest spread of the vCPUs' guest TSCs at a resume" },
+	[M_MIG_CLOCK_JUMP_NS] = { "mig_clock_jump_ns", "ns", 0, true,
+				  "migration: a vCPU's first read after minus its last before, "
+				  "minus the true time between them, largest magnitude" },
 };
 
 int metric_lookup(const char *name)
@@ -100,6 +111,17 @@ unsigned metrics_read(struct metrics *m, unsigned vi, int chain, sim_ns t, uint6
 		m->sum_sq_error = m->sum_sq_error > ~(u128)0 - sq ? ~(u128)0 : m->sum_sq_error + sq;
 	}
 	m->final_error_ns = e;
+	if (VT_UNLIKELY(m->mig_watching) && v->mig_watch) {
+		/* The first read after a migration: its step against true time since the last
+		 * read before (mod 2^64 differences read as signed). */
+		v->mig_watch = false;
+		if (v->mig_has_last) {
+			int64_t jump = (int64_t)(g - v->mig_g) - (int64_t)(t - v->mig_t);
+
+			if (abs64(jump) > abs64(m->mig_clock_jump))
+				m->mig_clock_jump = jump;
+		}
+	}
 
 	if (v->has_last) {
 		/* Per-vCPU monotonicity and steps against true time. */
@@ -228,6 +250,19 @@ static uint64_t isqrt128(u128 x)
 	return (uint64_t)r;
 }
 
+void metrics_mark_migration(struct metrics *m)
+{
+	for (unsigned i = 0; i < m->nvcpus; i++) {
+		struct vcpu_metrics *v = &m->v[i];
+
+		v->mig_watch = true;
+		v->mig_has_last = v->has_last;
+		v->mig_t = v->last_t;
+		v->mig_g = v->last_g;
+	}
+	m->mig_watching = true;
+}
+
 void metrics_finish(const struct metrics *m, int64_t out[M_COUNT])
 {
 	uint64_t lost = 0, backsteps = 0, max_back = 0;
@@ -260,6 +295,10 @@ void metrics_finish(const struct metrics *m, int64_t out[M_COUNT])
 	out[M_MAX_SLEEP_OVERSHOOT_NS] = (int64_t)m->max_overshoot;
 	out[M_MEAN_SLEEP_OVERSHOOT_NS] = m->sleeps ? (int64_t)(m->sum_overshoot / m->sleeps) : 0;
 	out[M_WATCHDOG_TRIPS] = (int64_t)m->watchdog_trips;
+	out[M_MIG_TSC_ERROR] = m->mig_tsc_error;
+	out[M_MIG_TSC_BREAKS] = (int64_t)m->mig_tsc_breaks;
+	out[M_MIG_TSC_SPREAD] = (int64_t)m->mig_tsc_spread;
+	out[M_MIG_CLOCK_JUMP_NS] = m->mig_clock_jump;
 
 	/*
 	 * Drift: slope of e (ns) against k (sample ticks of sample_interval ns) by least squares,

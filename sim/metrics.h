@@ -34,6 +34,10 @@ enum metric_id {
 	M_MAX_SLEEP_OVERSHOOT_NS,
 	M_MEAN_SLEEP_OVERSHOOT_NS,
 	M_WATCHDOG_TRIPS,
+	M_MIG_TSC_ERROR,
+	M_MIG_TSC_BREAKS,
+	M_MIG_TSC_SPREAD,
+	M_MIG_CLOCK_JUMP_NS,
 	M_COUNT
 };
 
@@ -63,6 +67,10 @@ struct vcpu_metrics {
 	uint64_t max_backstep_ns;
 	int64_t max_forward_jump_ns;
 	uint64_t debt_ns;        /* lost time so far (see README) */
+	bool mig_watch;          /* the next read measures the jump across a migration ... */
+	bool mig_has_last;       /* ... against this read before it (when there was one) */
+	sim_ns mig_t;
+	uint64_t mig_g;
 };
 
 struct chain_state {
@@ -85,6 +93,12 @@ struct metrics {
 	/* Drift: least squares of e against sample index k over (k, e) points. */
 	uint64_t sleeps, max_overshoot;
 	uint64_t watchdog_trips;  /* set by the engine's watchdog */
+	/* Migrations (issue 6), set by the engine's migration (sim/world.c) except the jump. */
+	int64_t mig_tsc_error;    /* signed continuity error of largest magnitude, guest cycles */
+	uint64_t mig_tsc_breaks;  /* vCPU restores outside the continuity criterion */
+	uint64_t mig_tsc_spread;  /* largest spread of the vCPUs' guest TSCs at a resume */
+	int64_t mig_clock_jump;   /* signed guest-visible jump of largest magnitude, ns */
+	bool mig_watching;        /* some vCPU's mig_watch is set */
 	u128 sum_overshoot;
 	uint64_t nsamples;       /* sample ticks so far */
 	uint64_t npoints;
@@ -110,6 +124,9 @@ struct read_prev {
  * METRIC_* flags; prev (may be NULL) receives what the read was compared with. */
 unsigned metrics_read(struct metrics *m, unsigned v, int chain, sim_ns t, uint64_t g,
 		      bool fallback, struct read_prev *prev);
+/* A migration stopped the VM: each vCPU's next read measures the jump of its clock against
+ * true time since its last read before the stop (M_MIG_CLOCK_JUMP_NS). */
+void metrics_mark_migration(struct metrics *m);
 /* A guest sleep asked to end at `requested` and woken at `delivered` (true time). */
 void metrics_sleep(struct metrics *m, sim_ns requested, sim_ns delivered);
 /* The sampler's tick: vCPU skew and drift points. */

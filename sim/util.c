@@ -92,6 +92,10 @@ const char *util_clocksource_name(enum host_clocksource cs)
 		return "hpet";
 	case CS_ACPI_PM:
 		return "acpi_pm";
+	case CS_HYPERV: /* Linux's hyperv_cs_tsc (drivers/clocksource/hyperv_timer.c, 6.12) */
+		return "hyperv_clocksource_tsc_page";
+	case CS_KVMCLOCK: /* Linux's kvm_clock (arch/x86/kernel/kvmclock.c, 6.12) */
+		return "kvm-clock";
 	default:
 		return "auto";
 	}

@@ -165,7 +165,7 @@ static void dispatch(struct world *w, unsigned pcpu)
 /* A uniformly chosen host CPU other than `not` (or `not` itself on a one-CPU host). */
 static unsigned other_cpu(struct world *w, struct vcpu_rt *v, unsigned not)
 {
-	unsigned n = w->cfg->host.ncpus, c;
+	unsigned n = w->host.ncpus, c;
 
 	if (n < 2)
 		return not;
@@ -204,14 +204,14 @@ static void wake(struct world *w, struct vcpu_rt *v)
 			enter_guest(w, v);
 			break;
 		}
-		for (unsigned c = 0; c < cfg->host.ncpus; c++)
+		for (unsigned c = 0; c < w->host.ncpus; c++)
 			nidle += w->cpu_owner[c] < 0;
 		if (nidle == 0) {
 			runq_push(w, v);
 			break;
 		}
 		pick = (unsigned)sim_choose(w, CH_SCHED, v->pub.id, nidle);
-		for (unsigned c = 0; c < cfg->host.ncpus; c++) {
+		for (unsigned c = 0; c < w->host.ncpus; c++) {
 			if (w->cpu_owner[c] >= 0)
 				continue;
 			if (pick-- == 0) {
@@ -332,7 +332,7 @@ static void resched(struct world *w, struct vcpu_rt *v, uint32_t gen)
 	enter_guest(w, v);
 }
 
-static void quantum(struct world *w, unsigned pcpu)
+static void quantum_tick(struct world *w, unsigned pcpu)
 {
 	int owner = w->cpu_owner[pcpu];
 	struct vcpu_rt *v;
@@ -385,7 +385,9 @@ void vcpu_handle(struct world *w, const struct event *e)
 		resched(w, VCPU(w, e->who), e->arg);
 		break;
 	case EV_QUANTUM:
-		quantum(w, e->who);
+		/* A CPU the source host had and the destination lacks: its timer dies here. */
+		if (e->who < w->host.ncpus)
+			quantum_tick(w, e->who);
 		break;
 	default:
 		break;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "layers.h"
+#include "migrate.h"
 #include "plugin.h"
 #include "world.h"
 
@@ -26,6 +27,8 @@ static const char *const ev_names[EV_KIND_COUNT] = {
 	[EV_SAMPLE] = "sample", [EV_TIMER] = "timer", [EV_SERIES] = "series",
 	[EV_SMI] = "smi", [EV_SLEEP] = "guest-sleep", [EV_NTP_POLL] = "ntp-poll",
 	[EV_WATCHDOG] = "watchdog", [EV_HOST_STEP] = "host-clock-step",
+	[EV_MIG_STOP] = "migration-stop", [EV_MIG_RESTORE] = "migration-restore",
+	[EV_OUTER_STOP] = "outer-migration-stop", [EV_OUTER_MOVE] = "outer-migration-move",
 };
 
 void world_push(struct world *w, sim_ns t, enum ev_kind kind, uint32_t who, uint32_t arg)
@@ -191,14 +194,156 @@ static void host_change(struct world *w, unsigned cpu, unsigned idx)
 	page_on_host_change(&w->page, &c, w->now);
 }
 
-/* One wander step: the frequency error moves by a uniform step in [-wander, +wander] ppb. */
-static void wander(struct world *w, unsigned cpu)
+/* One wander step: the frequency error moves by a uniform step in [-wander, +wander] ppb.
+ * arg is the host epoch the event was armed in: the source's wander stops at a migration. */
+static void wander(struct world *w, unsigned cpu, uint32_t epoch)
 {
-	int64_t step = w->cfg->host.cpu[cpu].wander_ppb;
+	int64_t step = w->host.cfg.cpu[cpu].wander_ppb;
 	uint64_t span = 2 * (uint64_t)step + 1;
 
+	if (epoch != w->host_epoch)
+		return;
 	host_tsc_wander(&w->host, cpu, w->now, (int64_t)sim_choose(w, CH_HOST, cpu, span) - step);
-	world_push(w, w->now + w->cfg->host.wander_interval, EV_WANDER, cpu, 0);
+	world_push(w, w->now + w->host.cfg.wander_interval, EV_WANDER, cpu, epoch);
+}
+
+/* ---- migration (issue 6): the VM moves to host2 or restarts on its host ------------------ */
+
+/*
+ * The VM stops on the source: the layers' pause hooks (the VMM saves its state), the
+ * algorithm's save, and what the engine needs to judge the move: every vCPU's guest TSC now
+ * (on its last host CPU) and each vCPU's last read (for the guest-visible jump).
+ */
+static void migration_stop(struct world *w)
+{
+	vcpu_pause_vm(w);
+	w->mig_stop_t = w->now;
+	for (unsigned i = 0; i < w->vm.nvcpus; i++)
+		w->mig_tsc[i] = policy_guest_tsc(&w->policy, &w->vcpus[i].pub, w->now);
+	if (w->mig.ops->save)
+		w->mig.ops->save(&w->mig, w->now);
+	metrics_mark_migration(&w->metrics);
+	for (unsigned i = 0; i < w->vm.nvcpus; i++)
+		world_push(w, w->now + w->cfg->migration.downtime + i * w->cfg->migration.vcpu_gap,
+			   EV_MIG_RESTORE, i, 0);
+}
+
+/*
+ * The VM arrives on the destination: it becomes the world's host (the structs swap, so every
+ * layer's vm->host now reads the destination), vCPU i is placed on its CPU i mod ncpus, the
+ * destination's wander starts, and the layers create the destination VM.
+ */
+static void migration_arrive(struct world *w)
+{
+	if (!w->cfg->migration.same_host) {
+		struct host tmp = w->host;
+
+		w->host = w->host2;
+		w->host2 = tmp;
+		w->host_epoch++;
+		for (unsigned c = 0; c < w->host.ncpus; c++) {
+			w->cpu_owner[c] = -1;
+			if (w->host.cfg.cpu[c].wander_ppb != 0)
+				world_push(w, w->now + w->host.cfg.wander_interval, EV_WANDER, c,
+					   w->host_epoch);
+			if (w->cfg->sched.mode == SCHED_QUANTUM && c >= w->host2.ncpus)
+				world_push(w, w->now + 1 + sim_choose(w, CH_QUANTUM, c, w->cfg->sched.quantum),
+					   EV_QUANTUM, c, 0);
+		}
+		for (unsigned i = 0; i < w->vm.nvcpus; i++) {
+			w->vcpus[i].pub.pcpu = i % w->host.ncpus;
+			w->vcpus[i].last_entry_pcpu = w->vcpus[i].pub.pcpu;
+		}
+		if (VT_UNLIKELY(w->trace != NULL))
+			world_trace(w, "migration-arrive", -1, -1, "host_cpus=%u", w->host.ncpus);
+	}
+	if (w->policy.ops->on_migrate)
+		w->policy.ops->on_migrate(&w->policy, w->now);
+	if (w->page.ops->on_migrate)
+		w->page.ops->on_migrate(&w->page, w->now);
+}
+
+/*
+ * Judging the move once every vCPU is restored, before the VM resumes (REFERENCE 6): each
+ * vCPU's guest TSC should be its value at the stop plus the stopped time at the guest's rate,
+ * floor(stopped ns * khz / 10^6), within 1 cycle plus the scaling ratio's rounding over the
+ * destination's host counter (when the policy exposes a ratio). Also the spread of the vCPUs'
+ * TSCs at this instant: what a task moving between vCPUs sees.
+ */
+static void migration_judge(struct world *w)
+{
+	struct metrics *m = &w->metrics;
+	uint32_t khz = (uint32_t)(w->vm.guest_tsc_hz / 1000);
+	uint64_t ideal = migrate_ns_to_cycles((int64_t)(w->now - w->mig_stop_t), khz);
+	uint64_t first = 0;
+	int64_t lo = 0, hi = 0;
+
+	for (unsigned i = 0; i < w->vm.nvcpus; i++) {
+		const struct vcpu *v = &w->vcpus[i].pub;
+		uint64_t g = policy_guest_tsc(&w->policy, v, w->now), bound = 1;
+		int64_t err = (int64_t)(g - (w->mig_tsc[i] + ideal)), d;
+
+		if (w->policy.ops->get_tsc_attr) {
+			struct tsc_attr a;
+
+			w->policy.ops->get_tsc_attr(&w->policy, v, w->now, &a);
+			bound += migrate_ratio_rounding(host_tsc(&w->host, v->pcpu, w->now), a.ratio,
+							a.frac_bits, a.khz, a.host_khz);
+		}
+		if ((err < 0 ? 0 - (uint64_t)err : (uint64_t)err) > bound)
+			m->mig_tsc_breaks++;
+		if ((err < 0 ? 0 - (uint64_t)err : (uint64_t)err) >
+		    (m->mig_tsc_error < 0 ? 0 - (uint64_t)m->mig_tsc_error : (uint64_t)m->mig_tsc_error))
+			m->mig_tsc_error = err;
+		if (i == 0)
+			first = g;
+		d = (int64_t)(g - first);
+		lo = d < lo ? d : lo;
+		hi = d > hi ? d : hi;
+		if (VT_UNLIKELY(w->trace != NULL))
+			world_trace(w, "migration-judge", (int)v->pcpu, (int)i,
+				    "tsc_at_stop=%llu tsc_now=%llu error=%lld bound=%llu",
+				    (unsigned long long)w->mig_tsc[i], (unsigned long long)g,
+				    (long long)err, (unsigned long long)bound);
+	}
+	if ((uint64_t)(hi - lo) > m->mig_tsc_spread)
+		m->mig_tsc_spread = (uint64_t)(hi - lo);
+}
+
+/* vCPU i's turn on the destination: the first arrives, the last resumes the VM. */
+static void migration_restore(struct world *w, unsigned i)
+{
+	if (i == 0)
+		migration_arrive(w);
+	w->mig.ops->restore_vcpu(&w->mig, &w->vcpus[i].pub, w->now);
+	if (i + 1 == w->vm.nvcpus) {
+		migration_judge(w);
+		vcpu_resume_vm(w);
+	}
+}
+
+/*
+ * A nested host moved by its outer hypervisor to a machine whose TSC runs at outer.freq, without
+ * scaling (seed 003). With re-enlightenment (Hyper-V) the outer hypervisor emulates the old
+ * frequency until the host has been notified and has updated: Linux's hv_reenlightenment_notify
+ * defers the work by HZ/10, whose callback (kvm_hyperv_tsc_notifier) stops every nested VM,
+ * stops TSC emulation, re-reads tsc_khz and recomputes every kvmclock and TSC page (Linux 6.12,
+ * arch/x86/hyperv/hv_init.c and arch/x86/kvm/x86.c). Here the TSC keeps the old rate until then
+ * and the layers hear HOST_CHANGE_RECALIBRATED. Without it the rate changes when the host runs
+ * again and nobody in the host learns it: the host's own clock stays right (the outer
+ * hypervisor republishes the host's page) but KVM's tsc_khz is stale.
+ */
+static void outer_move(struct world *w, bool recalibrate)
+{
+	host_outer_migrate(&w->host, w->now, w->cfg->outer.freq_hz, w->host.cpu[0].err_ppb);
+	if (recalibrate) {
+		struct host_change c = { .kind = HOST_CHANGE_RECALIBRATED, .pcpu = 0 };
+
+		host_recalibrate(&w->host, w->now);
+		c.before = c.after = host_tsc(&w->host, 0, w->now);
+		policy_on_host_change(&w->policy, &c, w->now);
+		page_on_host_change(&w->page, &c, w->now);
+	}
 }
 
 /*
@@ -253,7 +398,8 @@ int world_init(struct world *w, const struct config *base, const struct arm_cfg 
 {
 	/* An arm that overrides host, vm, sched or workload keys runs on its own config. */
 	const struct config *cfg = arm->cfg ? arm->cfg : base;
-	const unsigned nv = cfg->vm.nvcpus, nc = cfg->host.ncpus;
+	const unsigned nv = cfg->vm.nvcpus;
+	unsigned nc = cfg->host.ncpus; /* host CPUs to provide for: the larger host's */
 	struct reader_ctx rctx;
 	int rc;
 
@@ -265,6 +411,14 @@ int world_init(struct world *w, const struct config *base, const struct arm_cfg 
 	rc = host_init(&w->host, &cfg->host);
 	if (rc)
 		return rc;
+	if (cfg->migration.on && !cfg->migration.same_host) {
+		rc = host_init(&w->host2, &cfg->host2);
+		if (rc)
+			return rc;
+		w->has_host2 = true;
+		if (cfg->host2.ncpus > nc)
+			nc = cfg->host2.ncpus;
+	}
 
 	w->stream_stride = nv > nc ? nv : nc;
 	if (w->stream_stride < 3)
@@ -306,7 +460,13 @@ int world_init(struct world *w, const struct config *base, const struct arm_cfg 
 	w->page.state = zalloc(arm->page->state_size);
 	w->reader.ops = arm->reader;
 	w->reader.state = zalloc(arm->reader->state_size);
-	if (!w->policy.state || !w->page.state || !w->reader.state)
+	w->mig.ops = arm->migration;
+	w->mig.vm = &w->vm;
+	w->mig.policy = &w->policy;
+	w->mig.page = &w->page;
+	w->mig.state = zalloc(arm->migration->state_size);
+	w->mig_tsc = calloc(nv, sizeof(*w->mig_tsc));
+	if (!w->policy.state || !w->page.state || !w->reader.state || !w->mig.state || !w->mig_tsc)
 		return VT_ENOMEM;
 	if (arm->policy->init && (rc = arm->policy->init(&w->policy, &arm->policy_opts)))
 		return rc;
@@ -317,11 +477,20 @@ int world_init(struct world *w, const struct config *base, const struct arm_cfg 
 	rctx.plugin_so = arm->plugin ? arm->plugin->so_path : NULL;
 	if (arm->reader->init && (rc = arm->reader->init(&w->reader, &rctx, &arm->reader_opts)))
 		return rc;
+	if (cfg->migration.on && arm->migration->init &&
+	    (rc = arm->migration->init(&w->mig, &arm->migration_opts)))
+		return rc;
 	return vcpu_setup(w);
 }
 
 void world_free(struct world *w)
 {
+	if (w->mig.ops && w->mig.state && w->mig.ops->fini && w->cfg->migration.on)
+		w->mig.ops->fini(&w->mig);
+	free(w->mig.state);
+	free(w->mig_tsc);
+	if (w->has_host2)
+		host_free(&w->host2);
 	if (w->reader.ops && w->reader.state && w->reader.ops->fini)
 		w->reader.ops->fini(&w->reader);
 	if (w->page.ops && w->page.state && w->page.ops->fini)
@@ -356,6 +525,14 @@ int world_run(struct world *w)
 			world_push(w, hc->events[i].at, EV_HOST_CHANGE, c, i);
 		if (hc->wander_ppb != 0)
 			world_push(w, cfg->host.wander_interval, EV_WANDER, c, 0);
+	}
+	if (cfg->migration.on)
+		world_push(w, cfg->migration.at, EV_MIG_STOP, 0, 0);
+	if (cfg->outer.on) {
+		world_push(w, cfg->outer.at, EV_OUTER_STOP, 0, 0);
+		world_push(w, cfg->outer.at + cfg->outer.downtime +
+			   (cfg->outer.reenlighten ? cfg->outer.delay : 0), EV_OUTER_MOVE, 0,
+			   cfg->outer.reenlighten);
 	}
 	for (unsigned i = 0; i < cfg->vm.npauses; i++) {
 		world_push(w, cfg->vm.pauses[i].at, EV_PAUSE, 0, i);
@@ -415,10 +592,26 @@ int world_run(struct world *w)
 			vcpu_resume_vm(w);
 			break;
 		case EV_HOST_CHANGE:
-			host_change(w, e.who, e.arg);
+			if (w->host_epoch == 0) /* the source's configured changes */
+				host_change(w, e.who, e.arg);
 			break;
 		case EV_WANDER:
-			wander(w, e.who);
+			wander(w, e.who, e.arg);
+			break;
+		case EV_MIG_STOP:
+			migration_stop(w);
+			break;
+		case EV_MIG_RESTORE:
+			migration_restore(w, e.who);
+			break;
+		case EV_OUTER_STOP:
+			/* The outer hypervisor stops the whole host: like an SMI for everything here
+			 * (the TSCs keep counting at the old rate, the host's page keeps true time). */
+			if (w->now + cfg->outer.downtime > w->frozen_until)
+				w->frozen_until = w->now + cfg->outer.downtime;
+			break;
+		case EV_OUTER_MOVE:
+			outer_move(w, e.arg != 0);
 			break;
 		case EV_SAMPLE:
 			metrics_sample(&w->metrics, w->now);

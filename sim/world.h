@@ -20,6 +20,7 @@
 #include "evq.h"
 #include "genv.h"
 #include "metrics.h"
+#include "migration.h"
 #include "record.h"
 #include "watchdog.h"
 
@@ -50,6 +51,10 @@ enum ev_kind {
 	EV_NTP_POLL,     /* the guest's clock discipline polls its server */
 	EV_WATCHDOG,     /* the guest's clocksource watchdog */
 	EV_HOST_STEP,    /* arg = index: the host's clock steps */
+	EV_MIG_STOP,     /* the VM stops for a migration (migration.at) */
+	EV_MIG_RESTORE,  /* who = vCPU: its TSC is restored on the destination */
+	EV_OUTER_STOP,   /* the outer hypervisor stops the (nested) host to migrate it */
+	EV_OUTER_MOVE,   /* arg = 1 with re-enlightenment: the host's TSC runs at the new rate */
 	EV_KIND_COUNT
 };
 
@@ -116,7 +121,10 @@ struct world {
 	struct evq q;
 	sim_ns now;
 
-	struct host host;
+	struct host host;        /* the host the VM runs on (the destination after a migration) */
+	struct host host2;       /* the other host (migration.to = host2): swapped at the move */
+	bool has_host2;
+	unsigned host_epoch;     /* moves so far: events of an earlier host's CPUs are stale */
 	struct vm vm;
 	struct vcpu_rt *vcpus;
 	struct rng *streams;     /* CH_KIND_COUNT * max(nvcpus, ncpus) streams */
@@ -131,6 +139,9 @@ struct world {
 	struct policy policy;
 	struct page page;
 	struct reader reader;
+	struct migration mig;    /* the VMM's migration algorithm */
+	sim_ns mig_stop_t;       /* when the VM stopped for the migration in progress */
+	uint64_t *mig_tsc;       /* [nvcpus]: each vCPU's guest TSC at that stop */
 	struct genv_read read;   /* the read in progress */
 	struct store_queue stores; /* host page stores in flight */
 

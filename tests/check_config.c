@@ -229,11 +229,13 @@ START_TEST(test_arm_overrides)
 	ck_assert_uint_eq(r.cfg.arms[1].cfg->host.ncpus, 2);
 	tu_free(&r);
 	expect_error("arm ideal { duration = 5s }\n",
-		     "t.scn:1:13: unknown arm key 'duration' (expected policy, page, reader, an option "
-		     "of one of them, or a host., vm., sched., workload. or guest. key)");
+		     "t.scn:1:13: unknown arm key 'duration' (expected policy, page, reader, "
+		     "migration, an option of one of them, or a host., host2., vm., sched., "
+		     "workload., guest. or migration. key)");
 	expect_error("arm ideal { host.cpu.skew = 5 }\n",
-		     "t.scn:1:13: unknown arm key 'host.cpu.skew' (expected policy, page, reader, an "
-		     "option of one of them, or a host., vm., sched., workload. or guest. key)");
+		     "t.scn:1:13: unknown arm key 'host.cpu.skew' (expected policy, page, reader, "
+		     "migration, an option of one of them, or a host., host2., vm., sched., "
+		     "workload., guest. or migration. key)");
 	expect_error("arm ideal { host.cpus = 0 }\n", "t.scn:1:25: host.cpus must be 1..4096");
 }
 END_TEST

@@ -1,10 +1,13 @@
 /*
  * check_conformance.c: every registered layer, looped: ops tables well formed, runs
- * deterministic, no overflow near TSC wraparound, and each policy's promises kept.
+ * deterministic, no overflow near TSC wraparound, and each policy's promises kept; every migration
+ * algorithm initialised with its defaults and run once against layers that offer only what its
+ * `needs` asks.
  */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "registry.h"
 #include "testutil.h"
@@ -128,6 +131,234 @@ START_TEST(test_ideal_tsc_is_exact)
 }
 END_TEST
 
+/* ---- migration algorithms (models/migration.h) ----------------------------------------------- */
+
+#define MIG_NV 3
+
+static unsigned count_migrations(void)
+{
+	unsigned n = 0;
+
+	while (vt_migrations[n])
+		n++;
+	return n;
+}
+
+/* A minimal KVM-like policy: guest = host + offset[vCPU], no scaling (ratio 1.0 in 16.48). */
+struct mig_policy {
+	uint64_t offset[MIG_NV]; /* guest cycles */
+};
+
+static uint64_t migp_guest_tsc(struct policy *p, const struct vcpu *v, sim_ns t)
+{
+	const struct mig_policy *s = p->state;
+
+	return host_tsc(p->vm->host, v->pcpu, t) + s->offset[v->id];
+}
+
+static void migp_on_tsc_write(struct policy *p, struct vcpu *v, uint64_t value,
+			      enum tsc_writer who, sim_ns t)
+{
+	struct mig_policy *s = p->state;
+
+	(void)who;
+	s->offset[v->id] = value - host_tsc(p->vm->host, v->pcpu, t);
+}
+
+static void migp_get_tsc_attr(struct policy *p, const struct vcpu *v, sim_ns t, struct tsc_attr *a)
+{
+	const struct mig_policy *s = p->state;
+	uint32_t khz = (uint32_t)(p->vm->guest_tsc_hz / 1000u);
+
+	(void)t;
+	*a = (struct tsc_attr){ s->offset[v->id], 1ULL << 48, 48, khz, khz };
+}
+
+static void migp_set_tsc_offset(struct policy *p, struct vcpu *v, uint64_t offset, sim_ns t)
+{
+	struct mig_policy *s = p->state;
+
+	(void)t;
+	s->offset[v->id] = offset;
+}
+
+/* The destination's fresh VM: every vCPU reads 0 at t on vCPU 0's CPU. */
+static void migp_on_migrate(struct policy *p, sim_ns t)
+{
+	struct mig_policy *s = p->state;
+
+	for (unsigned i = 0; i < MIG_NV; i++)
+		s->offset[i] = 0 - host_tsc(p->vm->host, vm_vcpu(p->vm, 0)->pcpu, t);
+}
+
+/* KVM_GET_CLOCK: kvmclock as true time (ns), the host TSC of `cpu`. */
+static bool migpg_get_clock(struct page *pg, unsigned cpu, sim_ns t, uint64_t *clock_ns,
+			    uint64_t *host)
+{
+	*clock_ns = t;
+	*host = host_tsc(pg->vm->host, cpu, t);
+	return true;
+}
+
+static void mig_host(struct host *h, struct host_cpu_cfg *cpu, uint64_t hz, uint64_t offset)
+{
+	struct host_cfg cfg = { .ncpus = MIG_NV, .cpu = cpu, .wander_interval = NS_PER_SEC,
+				.clocksource = CS_AUTO, .tsc_stable = 1, .tsc_sync_tolerance = 300,
+				.hz = 1000 };
+
+	for (unsigned i = 0; i < MIG_NV; i++)
+		cpu[i] = (struct host_cpu_cfg){ .freq_hz = hz, .offset = offset };
+	ck_assert_int_eq(host_init(h, &cfg), VT_OK);
+}
+
+/* An option's default as the scenario loader resolves it: an enum's index in its choices, a
+ * bool's 0/1, a plain integer. */
+static int64_t mig_opt_default(const struct opt_desc *d)
+{
+	char *end = NULL;
+	int64_t v;
+
+	if (d->type == OPT_BOOL) {
+		bool yes = !strcmp(d->def, "yes") || !strcmp(d->def, "on") ||
+			   !strcmp(d->def, "true");
+		bool no = !strcmp(d->def, "no") || !strcmp(d->def, "off") ||
+			  !strcmp(d->def, "false");
+
+		ck_assert_msg(yes || no, "%s: bad bool default '%s'", d->name, d->def);
+		return yes;
+	}
+	if (d->type == OPT_ENUM) {
+		size_t len = strlen(d->def);
+		int64_t index = 0;
+
+		for (const char *c = d->choices; c; index++) {
+			const char *bar = strchr(c, '|');
+			size_t n = bar ? (size_t)(bar - c) : strlen(c);
+
+			if (n == len && strncmp(c, d->def, len) == 0)
+				return index;
+			c = bar ? bar + 1 : NULL;
+		}
+		ck_abort_msg("%s: default '%s' not among '%s'", d->name, d->def, d->choices);
+	}
+	v = strtoll(d->def, &end, 0);
+	ck_assert_msg(end && *end == '\0', "%s: default '%s' needs a unit parser here", d->name,
+		      d->def);
+	return v;
+}
+
+START_TEST(test_migration_ops_table)
+{
+	const struct migration_ops *m = vt_migrations[_i];
+
+	ck_assert_int_eq(m->version, MIGRATION_OPS_VERSION);
+	ck_assert_ptr_nonnull(m->name);
+	ck_assert_ptr_nonnull(m->describe);
+	ck_assert_ptr_nonnull(m->restore_vcpu);
+	ck_assert_ptr_eq(registry_migration(m->name), m); /* names are unique */
+	ck_assert_uint_eq(m->needs & ~(MIG_NEEDS_TSC_ATTR | MIG_NEEDS_CLOCK | MIG_NEEDS_TSC_WRITE),
+			  0);
+	for (const struct opt_desc *d = m->options; d && d->name; d++) {
+		ck_assert_ptr_nonnull(d->doc);
+		ck_assert_ptr_nonnull(d->def);
+		if (d->type == OPT_ENUM)
+			ck_assert_ptr_nonnull(d->choices);
+		(void)mig_opt_default(d);
+	}
+}
+END_TEST
+
+/* tsc-msr is the first: the algorithm an arm gets when it names none. */
+START_TEST(test_migration_default_first)
+{
+	ck_assert_ptr_nonnull(vt_migrations[0]);
+	ck_assert_str_eq(vt_migrations[0]->name, "tsc-msr");
+}
+END_TEST
+
+/*
+ * Init with the defaults, one migration in the engine's order (save on a 2 GHz source; a 2 GHz
+ * destination, policy and page on_migrate, restore_vcpu per vCPU 1 ms apart), fini. The policy and
+ * the page offer only the methods `needs` names (plus the policy's guest_tsc): an algorithm
+ * calling another one crashes here. Afterwards every vCPU's TSC is within 2e10 cycles (10 s at
+ * 2 GHz) of the value it had at the save: over a 100 ms downtime between hosts whose counters
+ * differ by 5e9 cycles, no algorithm may move it further (an overflow or a unit slip would).
+ */
+START_TEST(test_migration_init_fini)
+{
+	const struct migration_ops *m = vt_migrations[_i];
+	struct policy_ops pops = { .version = POLICY_OPS_VERSION, .name = "mig-conformance",
+				   .describe = "test", .guest_tsc = migp_guest_tsc,
+				   .on_migrate = migp_on_migrate };
+	struct page_ops gops = { .version = PAGE_OPS_VERSION, .name = "mig-conformance",
+				 .describe = "test" };
+	struct host_cpu_cfg cpu_src[MIG_NV], cpu_dst[MIG_NV];
+	struct host src, dst;
+	struct world *w = calloc(1, sizeof(*w));
+	struct mig_policy ps = { { 1000, 2000, 3000 } };
+	struct vm vm;
+	struct policy p;
+	struct page pg;
+	struct migration mig;
+	struct opt_val val[8];
+	struct opt_set opts = { 0, val };
+	uint64_t before[MIG_NV];
+	const sim_ns t_save = 2 * NS_PER_SEC, t_move = t_save + 100 * NS_PER_MS;
+
+	if (m->needs & MIG_NEEDS_TSC_ATTR) {
+		pops.get_tsc_attr = migp_get_tsc_attr;
+		pops.set_tsc_offset = migp_set_tsc_offset;
+	}
+	if (m->needs & MIG_NEEDS_TSC_WRITE)
+		pops.on_tsc_write = migp_on_tsc_write;
+	if (m->needs & MIG_NEEDS_CLOCK)
+		gops.get_clock = migpg_get_clock;
+
+	ck_assert_ptr_nonnull(w);
+	w->vcpus = calloc(MIG_NV, sizeof(*w->vcpus));
+	ck_assert_ptr_nonnull(w->vcpus);
+	for (unsigned i = 0; i < MIG_NV; i++)
+		w->vcpus[i].pub = (struct vcpu){ .id = i, .pcpu = i, .state = VCPU_PAUSED };
+	mig_host(&src, cpu_src, 2000000000u, 5000000000u);
+	mig_host(&dst, cpu_dst, 2000000000u, 7000u);
+	vm = (struct vm){ .nvcpus = MIG_NV, .host = &src, .guest_tsc_hz = 2000000000u, .world = w };
+	p = (struct policy){ .ops = &pops, .vm = &vm, .state = &ps };
+	pg = (struct page){ .ops = &gops, .vm = &vm, .policy = &p };
+	for (const struct opt_desc *d = m->options; d && d->name; d++) {
+		ck_assert_uint_lt(opts.n, VT_ARRAY_SIZE(val));
+		val[opts.n++] = (struct opt_val){ d, mig_opt_default(d), 0 };
+	}
+	mig = (struct migration){ .ops = m, .vm = &vm, .policy = &p, .page = &pg };
+	mig.state = calloc(1, m->state_size ? m->state_size : 1);
+	ck_assert_ptr_nonnull(mig.state);
+
+	if (m->init)
+		ck_assert_int_eq(m->init(&mig, &opts), VT_OK);
+	for (unsigned i = 0; i < MIG_NV; i++)
+		before[i] = migp_guest_tsc(&p, vm_vcpu(&vm, i), t_save);
+	if (m->save)
+		m->save(&mig, t_save);
+	vm.host = &dst;
+	pops.on_migrate(&p, t_move);
+	for (unsigned i = 0; i < MIG_NV; i++)
+		m->restore_vcpu(&mig, vm_vcpu(&vm, i), t_move + i * NS_PER_MS);
+	for (unsigned i = 0; i < MIG_NV; i++) {
+		uint64_t after = migp_guest_tsc(&p, vm_vcpu(&vm, i), t_move + MIG_NV * NS_PER_MS);
+		int64_t moved = (int64_t)(after - before[i]);
+
+		ck_assert_msg(moved > -20 * (int64_t)NS_PER_SEC && moved < 20 * (int64_t)NS_PER_SEC,
+			      "%s: vCPU %u moved by %lld cycles", m->name, i, (long long)moved);
+	}
+	if (m->fini)
+		m->fini(&mig);
+	free(mig.state);
+	host_free(&src);
+	host_free(&dst);
+	free(w->vcpus);
+	free(w);
+}
+END_TEST
+
 Suite *conformance_suite(void)
 {
 	Suite *s = suite_create("conformance");
@@ -137,6 +368,9 @@ Suite *conformance_suite(void)
 	tcase_add_loop_test(tc, test_policy_runs_and_keeps_promises, 0, (int)count_policies());
 	tcase_add_loop_test(tc, test_reader_ops_and_runs, 0, (int)count_readers());
 	tcase_add_test(tc, test_ideal_tsc_is_exact);
+	tcase_add_loop_test(tc, test_migration_ops_table, 0, (int)count_migrations());
+	tcase_add_test(tc, test_migration_default_first);
+	tcase_add_loop_test(tc, test_migration_init_fini, 0, (int)count_migrations());
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return s;

@@ -3,7 +3,9 @@
  * 128-bit reference, continuity across segment changes, Linux's mult/shift for the TSC, HPET and
  * ACPI PM clocksources, the host raw clock's drift as the calibration error predicts, the HPET's
  * continuity across its 32-bit wrap, the derived TSC stability rules one by one, and the coarse
- * clock's steps at ticks.
+ * clock's steps at ticks. Nested hosts (seed 003): the Hyper-V reference TSC page and kvmclock as
+ * raw clocksources and their tsc_khz, the outer hypervisor migrating the host, the host's
+ * recalibration, and CLOCK_REALTIME.
  */
 #include <check.h>
 #include <math.h>
@@ -11,6 +13,7 @@
 
 #include "host.h"
 #include "rng.h"
+#include "util.h"
 
 Suite *host_suite(void);
 
@@ -675,6 +678,456 @@ START_TEST(test_coarse_mid_tick_changes)
 }
 END_TEST
 
+
+/* ---- nested hosts (seed 003) ---------------------------------------------------------------- */
+
+/*
+ * CS_HYPERV on a 2 GHz host (CPU 0 at offset 0, CPU 1 2000 cycles = 1 us ahead).
+ * scale = floor(2^64 * 1e7 / 2e9) = floor(2^64 / 200) = 92233720368547758 (2^64 / 200 is
+ * ...758.08); offset = 0 - floor(0 * scale / 2^64) = 0.
+ * mult/shift of a 10 MHz clocksource (register_hz, 64-bit mask): sec 600, 600 * 1e7 >> 32 = 1,
+ * sftacc 31, mult = 100 * 2^24 = 1677721600 < 2^31, shift 24: 100 ns per unit exactly.
+ * At t = 1 s CPU 0's TSC is 2e9: page = floor(2e9 * scale / 2^64) = floor(1e7 - 2e9 * 0.08 /
+ * 2^64) = 9,999,999 (just under 1e7), so the raw clock reads 999,999,900 ns: 100 ns below 1 s.
+ * At 1 s + k ns (k = 1 .. 100) the exact count is 1e7 + k / 100 less ~1e-11: 1e7, i.e. 1e9 ns;
+ * at k = 101 it is 1e7 + 1: 1,000,000,100 ns. CPU 1 at 1 s: floor((2e9 + 2000) scale / 2^64) =
+ * floor(1e7 + 10 - tiny) = 10,000,009: 1,000,000,900 ns, 1 us ahead: its skew shows through.
+ * tsc_khz = HV_X64_MSR_TSC_FREQUENCY / 1000 = 2,000,000, whatever the calibration error.
+ */
+START_TEST(test_hyperv_raw)
+{
+	struct host_cpu_cfg cpus[4];
+	struct host_cfg cfg = base_cfg(cpus, 2, 2000000000ULL);
+	struct host h;
+	uint64_t prev;
+
+	cpus[1].offset = 2000;
+	cfg.clocksource = CS_HYPERV;
+	cfg.calibration_error_ppb = 300000; /* ignored: the frequency comes from the MSR */
+	ck_assert_int_eq(host_init(&h, &cfg), VT_OK);
+	ck_assert_int_eq(h.raw.cs, CS_HYPERV);
+	ck_assert_uint_eq(h.raw.tsc_khz, 2000000);
+	ck_assert_uint_eq(h.raw.mult, 1677721600U);
+	ck_assert_uint_eq(h.raw.shift, 24);
+	ck_assert_uint_eq(h.raw.mask, UINT64_MAX);
+	ck_assert_uint_eq(h.raw.page.hv_scale, 92233720368547758ULL);
+	ck_assert_int_eq(h.raw.page.hv_offset, 0);
+	ck_assert_uint_eq(host_raw_ns(&h, 0, 0), 0);
+	ck_assert_uint_eq(host_raw_ns(&h, 0, SEC), 999999900ULL);
+	ck_assert_uint_le(SEC - host_raw_ns(&h, 0, SEC), 100);
+	for (sim_ns k = 1; k <= 100; k++)
+		ck_assert_uint_eq(host_raw_ns(&h, 0, SEC + k), SEC);
+	ck_assert_uint_eq(host_raw_ns(&h, 0, SEC + 101), SEC + 100);
+	/* 100 ns granularity: over 10 us every reading is a multiple of 100 and each 1 ns step
+	 * advances by 0 or 100 */
+	prev = host_raw_ns(&h, 0, 2 * SEC);
+	for (sim_ns t = 2 * SEC + 1; t <= 2 * SEC + 10000; t++) {
+		uint64_t raw = host_raw_ns(&h, 0, t);
+
+		if (raw % 100 != 0 || (raw != prev && raw != prev + 100)) {
+			ck_assert_uint_eq(raw % 100, 0);
+			ck_assert_uint_le(raw - prev, 100);
+		}
+		prev = raw;
+	}
+	ck_assert_uint_eq(host_raw_ns(&h, 1, SEC), 1000000900ULL);
+	ck_assert_str_eq(util_clocksource_name(h.raw.cs), "hyperv_clocksource_tsc_page");
+	host_free(&h);
+
+	/* The same configuration with CS_AUTO never picks the nested clocksource. */
+	cfg.clocksource = CS_AUTO;
+	cfg.tsc_stable = 1;
+	ck_assert_int_eq(host_init(&h, &cfg), VT_OK);
+	ck_assert_int_eq(h.raw.cs, CS_TSC);
+	host_free(&h);
+	cfg.tsc_stable = 0;
+	ck_assert_int_eq(host_init(&h, &cfg), VT_OK);
+	ck_assert_int_eq(h.raw.cs, CS_HPET);
+	host_free(&h);
+
+	/* f / 1000 floors: 2,999,999,999 Hz gives 2,999,999 kHz. A 10 MHz TSC cannot be described
+	 * by the page (scale would be 2^64): refused. */
+	cfg = base_cfg(cpus, 1, 2999999999ULL);
+	cfg.clocksource = CS_HYPERV;
+	ck_assert_int_eq(host_init(&h, &cfg), VT_OK);
+	ck_assert_uint_eq(h.raw.tsc_khz, 2999999);
+	host_free(&h);
+	cfg = base_cfg(cpus, 1, HV_REF_HZ);
+	cfg.clocksource = CS_HYPERV;
+	ck_assert_int_eq(host_init(&h, &cfg), VT_EINPUT);
+}
+END_TEST
+
+/*
+ * Skew in both directions through one page. CPU 0's TSC starts at 1,000,000, CPU 1 2000 cycles
+ * ahead, CPU 2 2000 behind; 2 GHz, scale as above. offset = -floor(1e6 * scale / 2^64) =
+ * -floor(5000 - tiny) = -4999, so CPU 0's page reads 0 at t = 0. At t = 1 s: CPU 0 floor((2e9 +
+ * 1e6) scale / 2^64) - 4999 = 10,004,999 - 4999 = 1e7 -> 1e9 ns; CPU 1 10,000,010 -> 1,000,001,000;
+ * CPU 2 9,999,990 -> 999,999,000. At t = 0 CPU 2's page reads -10 (mod 2^64): behind the base,
+ * so clocksource_delta's check makes it read the base, 0; CPU 1 reads 10 units = 1000 ns.
+ */
+START_TEST(test_hyperv_skew)
+{
+	struct host_cpu_cfg cpus[4];
+	struct host_cfg cfg = base_cfg(cpus, 3, 2000000000ULL);
+	struct host h;
+
+	cpus[0].offset = 1000000;
+	cpus[1].offset = 1002000;
+	cpus[2].offset = 998000;
+	cfg.clocksource = CS_HYPERV;
+	ck_assert_int_eq(host_init(&h, &cfg), VT_OK);
+	ck_assert_int_eq(h.raw.page.hv_offset, -4999);
+	ck_assert_uint_eq(h.raw.base_cycles, 0);
+	ck_assert_uint_eq(host_raw_ns(&h, 0, 0), 0);
+	ck_assert_uint_eq(host_raw_ns(&h, 1, 0), 1000);
+	ck_assert_uint_eq(host_raw_ns(&h, 2, 0), 0);
+	ck_assert_uint_eq(host_raw_ns(&h, 0, SEC), SEC);
+	ck_assert_uint_eq(host_raw_ns(&h, 1, SEC), SEC + 1000);
+	ck_assert_uint_eq(host_raw_ns(&h, 2, SEC), SEC - 1000);
+	host_free(&h);
+}
+END_TEST
+
+/*
+ * CS_KVMCLOCK. At 2 GHz kvm_get_time_scale(1e9, 2e9) = (shift 0, mul 2^31): ns = tsc / 2 exactly;
+ * pvclock_tsc_khz = (1e6 << 32) / 2^31 = 2,000,000. The 1 GHz clocksource's mult/shift: sec 600,
+ * 600e9 >> 32 = 139 (8 bits), sftacc 24, mult = 2^23 < 2^24 at shift 23: 1 ns per ns. So the raw
+ * clock reads exactly 1e9 at 1 s.
+ * At 2.6 GHz: 2.6e9 > 2e9, one halving to 1.3e9 (shift -1); mul = floor(1e9 2^32 / 1.3e9) =
+ * 3303820996; tsc_khz = floor(1e6 2^32 / 3303820996) = 1,300,000 (1300000.0002), << 1 =
+ * 2,600,000. At 10 s the TSC reads 25,999,999,999, not 2.6e10: the segment's rate 2.6 cycles/ns
+ * is floored to 2^-64 (0.6 is not a binary fraction), so 1e10 ns count 2.6e10 less a hair, and
+ * the counter floors (the same at every 2.6 GHz TSC below). (25999999999 >> 1) * 3303820996 /
+ * 2^32 = 9,999,999,996.4 -> 9,999,999,996 ns: 4 ns slow (mul's floor, under 1 ns/s, plus the
+ * cycle and the halving's dropped bit).
+ * At 2,999,999,999 Hz the halving drops the low bit (b = 1,499,999,999): mul = floor(1e9 2^32 /
+ * 1499999999) = 2863311532, khz = floor(1e6 2^32 / 2863311532) = 1,499,999, << 1 = 2,999,998:
+ * one kHz below Hyper-V's 2,999,999 for the same TSC.
+ */
+START_TEST(test_kvmclock_raw)
+{
+	struct host_cpu_cfg cpus[4];
+	struct host_cfg cfg = base_cfg(cpus, 2, 2000000000ULL);
+	struct host h;
+
+	cfg.clocksource = CS_KVMCLOCK;
+	cfg.calibration_error_ppb = -500000; /* ignored: the frequency comes from the page */
+	ck_assert_int_eq(host_init(&h, &cfg), VT_OK);
+	ck_assert_int_eq(h.raw.cs, CS_KVMCLOCK);
+	ck_assert_int_eq(h.raw.page.shift, 0);
+	ck_assert_uint_eq(h.raw.page.mul, 1U << 31);
+	ck_assert_uint_eq(h.raw.tsc_khz, 2000000);
+	ck_assert_uint_eq(h.raw.mult, 1U << 23);
+	ck_assert_uint_eq(h.raw.shift, 23);
+	ck_assert_uint_eq(h.raw.mask, UINT64_MAX);
+	ck_assert_uint_eq(host_raw_ns(&h, 0, 0), 0);
+	ck_assert_uint_eq(host_raw_ns(&h, 0, SEC), SEC);
+	ck_assert_uint_eq(host_raw_ns(&h, 1, SEC), SEC);
+	ck_assert_str_eq(util_clocksource_name(h.raw.cs), "kvm-clock");
+	host_free(&h);
+
+	cfg = base_cfg(cpus, 1, 2600000000ULL);
+	cfg.clocksource = CS_KVMCLOCK;
+	ck_assert_int_eq(host_init(&h, &cfg), VT_OK);
+	ck_assert_int_eq(h.raw.page.shift, -1);
+	ck_assert_uint_eq(h.raw.page.mul, 3303820996U);
+	ck_assert_uint_eq(h.raw.tsc_khz, 2600000);
+	ck_assert_uint_eq(host_tsc(&h, 0, 10 * SEC), 25999999999ULL);
+	ck_assert_uint_eq(host_raw_ns(&h, 0, 10 * SEC), 9999999996ULL);
+	ck_assert_uint_le(10 * SEC - host_raw_ns(&h, 0, 10 * SEC), 4);
+	host_free(&h);
+
+	cfg = base_cfg(cpus, 1, 2999999999ULL);
+	cfg.clocksource = CS_KVMCLOCK;
+	ck_assert_int_eq(host_init(&h, &cfg), VT_OK);
+	ck_assert_uint_eq(h.raw.page.mul, 2863311532U);
+	ck_assert_uint_eq(h.raw.tsc_khz, 2999998);
+	host_free(&h);
+
+	/* 400 Hz: pvclock_tsc_khz is 0 kHz, refused as a calibration to 0 is */
+	cfg = base_cfg(cpus, 1, 400);
+	cfg.clocksource = CS_KVMCLOCK;
+	ck_assert_int_eq(host_init(&h, &cfg), VT_EINPUT);
+}
+END_TEST
+
+/*
+ * The outer hypervisor moves a 2 GHz Hyper-V-nested host to a 2.6 GHz machine at t = 10 s.
+ * TSC: 2e10 at 10 s on either side; 2e10 + 2,599,999,999 at 11 s: the new segment's rate is 2.6
+ * cycles/ns floored to 2^-64 (0.6 is not a binary fraction), so one second counts 2.6e9 less
+ * under 1e-9 cycles, and the counter floors; over 2 s it counts 5,199,999,999.
+ * Page before: floor(2e10 * 92233720368547758 / 2^64) = floor(1e8 - tiny) = 99,999,999 units,
+ * raw 9,999,999,900 ns. Republish: scale = floor(2^64 1e7 / 2.6e9) = 70949015668113660;
+ * floor(2e10 * scale / 2^64) = 76,923,076 (76923076.92), offset = 99,999,999 - 76,923,076 =
+ * 23,076,923: the page reads 99,999,999 at 10 s again (raw unchanged, exactly). At 11 s:
+ * floor((2.26e10 - 1) * scale / 2^64) = 86,923,076 (86923076.92), + offset = 109,999,999: raw
+ * 10,999,999,900 ns, exactly 1 s later. tsc_khz stays 2,000,000 until host_recalibrate, which
+ * makes it 2,600,000 and leaves this raw clock alone.
+ */
+START_TEST(test_outer_migrate_hyperv)
+{
+	struct host_cpu_cfg cpus[4];
+	struct host_cfg cfg = base_cfg(cpus, 2, 2000000000ULL);
+	struct host h;
+	uint64_t r10, r11, r12;
+
+	cfg.clocksource = CS_HYPERV;
+	ck_assert_int_eq(host_init(&h, &cfg), VT_OK);
+	r10 = host_raw_ns(&h, 0, 10 * SEC);
+	ck_assert_uint_eq(r10, 9999999900ULL);
+	ck_assert_uint_eq(host_tsc(&h, 0, 10 * SEC), 20000000000ULL);
+	host_outer_migrate(&h, 10 * SEC, 2600000000ULL, 0);
+	for (unsigned i = 0; i < 2; i++) {
+		ck_assert_uint_eq(h.cpu[i].freq_hz, 2600000000ULL);
+		ck_assert_int_eq(h.cpu[i].err_ppb, 0);
+		ck_assert_uint_eq(h.cpu[i].seg.t0, 10 * SEC);
+		ck_assert_uint_eq(host_tsc(&h, i, 10 * SEC), 20000000000ULL);
+		ck_assert_uint_eq(host_tsc(&h, i, 11 * SEC), 22599999999ULL);
+		ck_assert_uint_eq(host_tsc(&h, i, 12 * SEC), 25199999999ULL);
+	}
+	ck_assert_uint_eq(h.raw.page.hv_scale, 70949015668113660ULL);
+	ck_assert_int_eq(h.raw.page.hv_offset, 23076923);
+	ck_assert_uint_eq(host_raw_ns(&h, 0, 10 * SEC), r10);
+	r11 = host_raw_ns(&h, 0, 11 * SEC);
+	ck_assert_uint_eq(r11, 10999999900ULL);
+	ck_assert_uint_ge(r11 - r10, SEC - 100);
+	ck_assert_uint_le(r11 - r10, SEC + 100);
+	ck_assert_uint_eq(h.raw.tsc_khz, 2000000); /* the host does not know yet */
+
+	r12 = host_raw_ns(&h, 0, 12 * SEC);
+	host_recalibrate(&h, 12 * SEC);
+	ck_assert_uint_eq(h.raw.tsc_khz, 2600000);
+	ck_assert_uint_eq(h.raw.mult, 1677721600U); /* the 10 MHz clocksource's, unchanged */
+	ck_assert_uint_eq(host_raw_ns(&h, 0, 12 * SEC), r12);
+	ck_assert_uint_eq(host_raw_ns(&h, 0, 13 * SEC), r12 + SEC);
+	host_free(&h);
+}
+END_TEST
+
+/*
+ * The same migration under kvmclock. Before: mul 2^31, shift 0, raw(10 s) = 2e10 / 2 = 1e10 ns.
+ * Republish: tsc_timestamp = 2e10, system_time = 1e10, (shift -1, mul 3303820996) as for 2.6 GHz
+ * above. At 11 s the TSC has counted 2,599,999,999 (see test_outer_migrate_hyperv):
+ * 1e10 + (2599999999 >> 1) * 3303820996 / 2^32 = 1e10 + 999,999,998 (999999998.95): 1 s less
+ * 2 ns (mul's floor, the cycle, the dropped bit).
+ */
+START_TEST(test_outer_migrate_kvmclock)
+{
+	struct host_cpu_cfg cpus[4];
+	struct host_cfg cfg = base_cfg(cpus, 2, 2000000000ULL);
+	struct host h;
+
+	cfg.clocksource = CS_KVMCLOCK;
+	ck_assert_int_eq(host_init(&h, &cfg), VT_OK);
+	ck_assert_uint_eq(host_raw_ns(&h, 0, 10 * SEC), 10 * SEC);
+	host_outer_migrate(&h, 10 * SEC, 2600000000ULL, 0);
+	ck_assert_uint_eq(h.raw.page.tsc_timestamp, 20000000000ULL);
+	ck_assert_uint_eq(h.raw.page.system_time, 10 * SEC);
+	ck_assert_int_eq(h.raw.page.shift, -1);
+	ck_assert_uint_eq(h.raw.page.mul, 3303820996U);
+	ck_assert_uint_eq(host_raw_ns(&h, 0, 10 * SEC), 10 * SEC);
+	ck_assert_uint_eq(host_raw_ns(&h, 0, 11 * SEC), 11 * SEC - 2);
+	ck_assert_uint_eq(host_raw_ns(&h, 1, 11 * SEC), 11 * SEC - 2);
+	ck_assert_uint_eq(h.raw.tsc_khz, 2000000);
+	host_recalibrate(&h, 11 * SEC);
+	ck_assert_uint_eq(h.raw.tsc_khz, 2600000);
+	ck_assert_uint_eq(host_raw_ns(&h, 0, 11 * SEC), 11 * SEC - 2);
+	host_free(&h);
+}
+END_TEST
+
+/*
+ * A bare TSC clocksource through the same migration: 2 GHz, mult 2^22 shift 23 (exact, as in
+ * test_raw_rate_and_reset), raw(10 s) = 1e10. After the move 2.6e9 cycles per second are still
+ * converted at 0.5 ns per cycle: raw(11 s) = 1e10 + floor(2,599,999,999 / 2) = 1e10 +
+ * 1,299,999,999 (the 2.6 GHz count floors, see test_outer_migrate_hyperv): 1.3 s per second, to
+ * 1 ns. A host clock step of
+ * +50 ms at 10.5 s, then host_recalibrate at 11 s: tsc_khz 2,600,000 and
+ * clocks_calc_mult_shift(2600000, 1e6, 600000): 600000 * 2.6e6 >> 32 = 363 (9 bits), sftacc 23;
+ * mult = round(2^24 / 2.6) = round(6452775.38) = 6452775 at shift 24 (shift 25 would need
+ * 12905551 >= 2^23). Re-based at 11 s (raw 11,349,999,999 with the step, counted once), it
+ * advances by floor(2.6e9 * 6452775 / 2^24) = 999,999,940 ns (999999940.4; the TSC counts
+ * 5,199,999,999 - 2,599,999,999 = 2.6e9 cycles from 11 to 12 s) over the next second: right again
+ * but for mult rounding (0.06 ppm).
+ */
+START_TEST(test_outer_migrate_tsc)
+{
+	struct host_cpu_cfg cpus[4];
+	struct host_cfg cfg = base_cfg(cpus, 2, 2000000000ULL);
+	struct host h;
+
+	cfg.clocksource = CS_TSC;
+	ck_assert_int_eq(host_init(&h, &cfg), VT_OK);
+	ck_assert_uint_eq(h.raw.mult, 1U << 22);
+	ck_assert_uint_eq(h.raw.shift, 23);
+	ck_assert_uint_eq(host_raw_ns(&h, 0, 10 * SEC), 10 * SEC);
+	host_outer_migrate(&h, 10 * SEC, 2600000000ULL, 0);
+	ck_assert_uint_eq(host_raw_ns(&h, 0, 10 * SEC), 10 * SEC);
+	ck_assert_uint_eq(host_raw_ns(&h, 0, 11 * SEC), 11299999999ULL);
+	ck_assert_uint_eq(host_raw_ns(&h, 1, 11 * SEC), 11299999999ULL);
+	ck_assert_uint_eq(h.raw.tsc_khz, 2000000);
+	ck_assert_uint_eq(h.raw.mult, 1U << 22);
+
+	host_clock_step(&h, 10 * SEC + SEC / 2, 50 * (int64_t)NS_PER_MS);
+	ck_assert_uint_eq(host_raw_ns(&h, 0, 11 * SEC), 11349999999ULL);
+	host_recalibrate(&h, 11 * SEC);
+	ck_assert_uint_eq(h.raw.tsc_khz, 2600000);
+	ck_assert_uint_eq(h.raw.mult, 6452775);
+	ck_assert_uint_eq(h.raw.shift, 24);
+	ck_assert_uint_eq(host_raw_ns(&h, 0, 11 * SEC), 11349999999ULL);
+	ck_assert_uint_eq(host_raw_ns(&h, 0, 12 * SEC), 11349999999ULL + 999999940);
+	host_free(&h);
+}
+END_TEST
+
+/*
+ * HPET and ACPI PM raw clocks do not read the TSC: a migration leaves them exactly as they were
+ * (the TSCs still move to the new rate). And a -1e9 + 1 ppb error is accepted as given.
+ */
+START_TEST(test_outer_migrate_hpet)
+{
+	static const enum host_clocksource which[] = { CS_HPET, CS_ACPI_PM };
+	struct host_cpu_cfg cpus[4];
+
+	for (unsigned k = 0; k < 2; k++) {
+		struct host_cfg cfg = base_cfg(cpus, 2, 2000000000ULL);
+		struct host h;
+		uint64_t r11, c;
+
+		cfg.clocksource = which[k];
+		ck_assert_int_eq(host_init(&h, &cfg), VT_OK);
+		r11 = host_raw_ns(&h, 1, 11 * SEC);
+		c = host_coarse_ns(&h, 11 * SEC);
+		host_outer_migrate(&h, 10 * SEC, 2600000000ULL, 25000);
+		ck_assert_uint_eq(host_raw_ns(&h, 1, 11 * SEC), r11);
+		ck_assert_uint_eq(host_coarse_ns(&h, 11 * SEC), c);
+		ck_assert_int_eq(h.cpu[1].err_ppb, 25000);
+		/* 2.6e9 * (1 + 25e-6) = 2,600,065,000 cycles in the second after the move, less a
+		 * hair of the rate's floor to 2^-64 cycles/ns: 2,600,064,999 */
+		ck_assert_uint_eq(host_tsc(&h, 1, 11 * SEC), 20000000000ULL + 2600064999ULL);
+		host_free(&h);
+	}
+}
+END_TEST
+
+/*
+ * A migration in the middle of a tick interval (hz 1000, at 10 s + 0.4 ms): the coarse clock
+ * keeps the raw value of the tick at 10 s, computed from the old segment and page, until the
+ * tick at 10.001 s, which reads the new ones. Also for a bare TSC clocksource and a
+ * recalibration at 10.5004 s.
+ */
+START_TEST(test_outer_migrate_coarse)
+{
+	static const enum host_clocksource which[] = { CS_HYPERV, CS_KVMCLOCK, CS_TSC };
+	struct host_cpu_cfg cpus[4];
+
+	for (unsigned k = 0; k < 3; k++) {
+		struct host_cfg cfg = base_cfg(cpus, 2, 2000000000ULL);
+		struct host h;
+		uint64_t tick_val;
+
+		cfg.clocksource = which[k];
+		cpus[0].skew_ppb = 40000; /* raw != true time, so a stale value would show */
+		ck_assert_int_eq(host_init(&h, &cfg), VT_OK);
+		tick_val = host_raw_ns(&h, 0, 10 * SEC);
+		host_outer_migrate(&h, 10 * SEC + 400 * NS_PER_US, 2600000000ULL, -20000);
+		ck_assert_uint_eq(host_coarse_ns(&h, 10 * SEC + 900 * NS_PER_US), tick_val);
+		ck_assert_uint_eq(host_coarse_ns(&h, 10 * SEC + NS_PER_MS),
+				  host_raw_ns(&h, 0, 10 * SEC + NS_PER_MS));
+		ck_assert_uint_ne(host_coarse_ns(&h, 10 * SEC + NS_PER_MS), tick_val);
+
+		tick_val = host_raw_ns(&h, 0, 10 * SEC + 500 * NS_PER_MS);
+		host_recalibrate(&h, 10 * SEC + 500 * NS_PER_MS + 400 * NS_PER_US);
+		ck_assert_uint_eq(host_coarse_ns(&h, 10 * SEC + 500 * NS_PER_MS + 999 * NS_PER_US),
+				  tick_val);
+		ck_assert_uint_eq(host_coarse_ns(&h, 10 * SEC + 501 * NS_PER_MS),
+				  host_raw_ns(&h, 0, 10 * SEC + 501 * NS_PER_MS));
+		host_free(&h);
+	}
+}
+END_TEST
+
+/*
+ * A reset of CPU 0's TSC (to 12345 at 5 s) on a nested host: the outer page is republished, so
+ * the raw clock stays continuous on CPU 0 and advances at the right rate after. Hyper-V: the page
+ * reads floor(1e10 * scale / 2^64) = 49,999,999 at 5 s (4,999,999,900 ns); republished, offset =
+ * 49,999,999 - floor(12345 * scale / 2^64) = 49,999,999 - 61 = 49,999,938; at 6 s (TSC 12345 +
+ * 2e9) floor((2e9 + 12345) * scale / 2^64) = 10,000,061, + offset = 59,999,999: exactly 1 s.
+ * kvmclock: tsc_timestamp 12345, system_time 5e9; at 6 s 2e9 cycles later, exactly 1 s later.
+ */
+START_TEST(test_nested_reset)
+{
+	static const enum host_clocksource which[] = { CS_HYPERV, CS_KVMCLOCK };
+	struct host_cpu_cfg cpus[4];
+
+	for (unsigned k = 0; k < 2; k++) {
+		struct host_cfg cfg = base_cfg(cpus, 1, 2000000000ULL);
+		struct host h;
+		uint64_t at, after;
+
+		cfg.clocksource = which[k];
+		ck_assert_int_eq(host_init(&h, &cfg), VT_OK);
+		at = host_raw_ns(&h, 0, 5 * SEC);
+		ck_assert_uint_eq(at, k == 0 ? 4999999900ULL : 5 * SEC);
+		host_tsc_reset(&h, 0, 5 * SEC, 12345);
+		ck_assert_uint_eq(host_tsc(&h, 0, 5 * SEC), 12345);
+		ck_assert_uint_eq(host_raw_ns(&h, 0, 5 * SEC), at);
+		after = host_raw_ns(&h, 0, 6 * SEC);
+		ck_assert_uint_eq(after, at + SEC);
+		host_free(&h);
+	}
+}
+END_TEST
+
+/*
+ * A host clock step then a TSC reset (bare TSC, 2 GHz, exact mult): the re-base keeps the step
+ * once. +50 ms at 5 s; at 6 s the raw clock reads 6.05e9; CPU 0 resets to 0 there and the raw
+ * clock still reads 6.05e9, then 7.05e9 at 7 s (not 6.1e9 / 7.1e9: the step counted twice).
+ */
+START_TEST(test_reset_after_step)
+{
+	struct host_cpu_cfg cpus[4];
+	struct host_cfg cfg = base_cfg(cpus, 1, 2000000000ULL);
+	struct host h;
+
+	ck_assert_int_eq(host_init(&h, &cfg), VT_OK);
+	ck_assert_int_eq(h.raw.cs, CS_TSC);
+	host_clock_step(&h, 5 * SEC, 50 * (int64_t)NS_PER_MS);
+	ck_assert_uint_eq(host_raw_ns(&h, 0, 6 * SEC), 6050000000ULL);
+	host_tsc_reset(&h, 0, 6 * SEC, 0);
+	ck_assert_uint_eq(host_raw_ns(&h, 0, 6 * SEC), 6050000000ULL);
+	ck_assert_uint_eq(host_raw_ns(&h, 0, 7 * SEC), 7050000000ULL);
+	host_free(&h);
+}
+END_TEST
+
+/*
+ * CLOCK_REALTIME = HOST_REALTIME_EPOCH_NS + t + realtime_offset_ns (+ host clock steps). With an
+ * offset of -123,456,789 ns at t = 5 s: 1,700,000,000,000,000,000 + 5e9 - 123,456,789 =
+ * 1,700,000,004,876,543,211. After a +50 ms host clock step, at 7 s: 1.7e18 + 7e9 - 123,456,789
+ * + 5e7 = 1,700,000,006,926,543,211. A positive offset of 2 s at t = 0: 1,700,000,002,000,000,000.
+ */
+START_TEST(test_realtime)
+{
+	struct host_cpu_cfg cpus[4];
+	struct host_cfg cfg = base_cfg(cpus, 1, 2000000000ULL);
+	struct host h;
+
+	cfg.realtime_offset_ns = -123456789;
+	ck_assert_int_eq(host_init(&h, &cfg), VT_OK);
+	ck_assert_uint_eq(host_realtime_ns(&h, 5 * SEC), 1700000004876543211ULL);
+	host_clock_step(&h, 6 * SEC, 50 * (int64_t)NS_PER_MS);
+	ck_assert_uint_eq(host_realtime_ns(&h, 7 * SEC), 1700000006926543211ULL);
+	host_free(&h);
+
+	cfg.realtime_offset_ns = 2 * (int64_t)SEC;
+	ck_assert_int_eq(host_init(&h, &cfg), VT_OK);
+	ck_assert_uint_eq(host_realtime_ns(&h, 0), 1700000002000000000ULL);
+	host_free(&h);
+}
+END_TEST
+
 Suite *host_suite(void)
 {
 	Suite *s = suite_create("host");
@@ -683,6 +1136,7 @@ Suite *host_suite(void)
 	TCase *raw = tcase_create("raw_clock");
 	TCase *stab = tcase_create("stability");
 	TCase *coarse = tcase_create("coarse");
+	TCase *nested = tcase_create("nested");
 
 	tcase_set_timeout(seg, 30);
 	tcase_add_test(seg, test_tsc_rate_known);
@@ -716,5 +1170,18 @@ Suite *host_suite(void)
 	tcase_add_test(coarse, test_coarse_hz1000);
 	tcase_add_test(coarse, test_coarse_mid_tick_changes);
 	suite_add_tcase(s, coarse);
+
+	tcase_add_test(nested, test_hyperv_raw);
+	tcase_add_test(nested, test_hyperv_skew);
+	tcase_add_test(nested, test_kvmclock_raw);
+	tcase_add_test(nested, test_outer_migrate_hyperv);
+	tcase_add_test(nested, test_outer_migrate_kvmclock);
+	tcase_add_test(nested, test_outer_migrate_tsc);
+	tcase_add_test(nested, test_outer_migrate_hpet);
+	tcase_add_test(nested, test_outer_migrate_coarse);
+	tcase_add_test(nested, test_nested_reset);
+	tcase_add_test(nested, test_reset_after_step);
+	tcase_add_test(nested, test_realtime);
+	suite_add_tcase(s, nested);
 	return s;
 }
