@@ -93,6 +93,12 @@ static int cmd_list(void)
 		for (const struct opt_desc *o = (*p)->options; o && o->name; o++)
 			printf("      reader.%s = %s   %s\n", o->name, o->def ? o->def : "", o->doc);
 	}
+	printf("migration algorithms (arm key migration, used when migration.at is set):\n");
+	for (const struct migration_ops *const *p = vt_migrations; *p; p++) {
+		printf("  %-16s %s\n", (*p)->name, (*p)->describe);
+		for (const struct opt_desc *o = (*p)->options; o && o->name; o++)
+			printf("      migration.%s = %s   %s\n", o->name, o->def ? o->def : "", o->doc);
+	}
 	printf("metrics:\n");
 	for (int m = 0; m < M_COUNT; m++)
 		printf("  %-22s %-4s %s\n", metric_info[m].name, metric_info[m].unit, metric_info[m].doc);
@@ -392,6 +398,7 @@ static int cmd_run(const struct options *o)
 			goto out;
 		}
 		ar->arm = arm;
+		ar->migrated = w.cfg->migration.on;
 		ar->host.tsc_stable = w.host.tsc_stable;
 		ar->host.cs = w.host.raw.cs;
 		ar->host.tsc_khz = w.host.raw.tsc_khz;

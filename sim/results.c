@@ -131,9 +131,13 @@ void results_print_table(const struct results *r, FILE *out)
 		cfg->host.ncpus, cfg->vm.nvcpus);
 	for (unsigned i = 0; i < r->narms; i++) {
 		int n = (int)strlen(r->arms[i].arm->name) + 2;
+		/* "unstable/" + the longest clocksource name. */
+		int c = (int)strlen(util_clocksource_name(r->arms[i].host.cs)) + 11;
 
 		if (n > w)
 			w = n;
+		if (c > w)
+			w = c;
 	}
 	fprintf(out, "\n%-24s", "arm");
 	for (unsigned i = 0; i < r->narms; i++)
@@ -147,6 +151,20 @@ void results_print_table(const struct results *r, FILE *out)
 	fprintf(out, "\n%-24s", "  reader");
 	for (unsigned i = 0; i < r->narms; i++)
 		fprintf(out, "%*s", w, r->arms[i].arm->reader_name);
+	{
+		bool any = false;
+
+		for (unsigned i = 0; i < r->narms; i++) {
+			const struct arm_cfg *a = r->arms[i].arm;
+
+			any |= (a->cfg ? a->cfg : cfg)->migration.on;
+		}
+		if (any) {
+			fprintf(out, "\n%-24s", "  migration");
+			for (unsigned i = 0; i < r->narms; i++)
+				fprintf(out, "%*s", w, r->arms[i].arm->migration->name);
+		}
+	}
 	/* What each arm's host kernel concluded at boot (arms may override host keys). */
 	fprintf(out, "\n%-24s", "  host TSC / clocksource");
 	for (unsigned i = 0; i < r->narms; i++) {

@@ -20,7 +20,9 @@ struct host_facts {
 
 struct arm_result {
 	const struct arm_cfg *arm;
-	struct host_facts host;      /* per arm: an arm may override host keys */
+	struct host_facts host;      /* per arm (arms may override host keys); after a migration
+					the destination's */
+	bool migrated;               /* the arm's scenario migrates the VM (migration.at) */
 	unsigned nfacts;             /* the page provider's facts */
 	const struct layer_fact *fact;
 	int64_t fact_value[LAYER_MAX_FACTS];

@@ -55,8 +55,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 		       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)",
 	[ST_INS_ARM] = "INSERT INTO arms (run_id, arm, ord, policy, page, reader, options, "
 		       "host_tsc_stable, host_clocksource, host_tsc_khz, series_interval_ns, "
-		       "violations_dropped, timeline_dropped) "
-		       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		       "violations_dropped, timeline_dropped, migration) "
+		       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_INS_METRIC] = "INSERT INTO metrics (run_id, arm, metric, value, unit) "
 			  "VALUES (?, ?, ?, ?, ?)",
 	[ST_INS_SERIES] = "INSERT INTO series (run_id, arm, vcpu, t_ns, guest_ns, error_ns) "
@@ -84,8 +84,8 @@ struct store {
 
 /*
  * Schema migrations. Entry i brings a database from user_version i to i + 1; version 0 is an
- * empty database, so entry 0 creates everything. Schema version 2 is one more entry here (and
- * STORE_SCHEMA_VERSION = 2 in store.h). The generated view metrics_wide is not in these: it
+ * empty database, so entry 0 creates everything; a new version is one more entry here and
+ * STORE_SCHEMA_VERSION in store.h one higher. The generated view metrics_wide is not in these: it
  * follows metric_info and the registry and is rebuilt at open whenever its text changed.
  */
 static const char schema_v1[] =
@@ -188,8 +188,13 @@ static const char schema_v1[] =
 	" GROUP BY run_id, metric;\n"
 	"CREATE VIEW incomplete_runs AS SELECT * FROM runs WHERE status = 'running';\n";
 
+/* Version 2 (issue 6): the arm's migration algorithm, NULL when the scenario migrates nothing;
+ * its options join the options text as migration.K=V. */
+static const char schema_v2[] = "ALTER TABLE arms ADD COLUMN migration TEXT;\n";
+
 static const char *const migrations[] = {
 	schema_v1, /* 0 -> 1: create everything */
+	schema_v2, /* 1 -> 2: arms.migration */
 };
 
 _Static_assert(VT_ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -846,6 +851,7 @@ static int put_arm(struct store *s, const char *run_id, unsigned ord, const stru
 {
 	const struct arm_cfg *arm = a->arm;
 	const char *name = arm->name;
+	bool migrates = arm->migration && a->migrated;
 	struct strbuf opts = { 0 };
 	struct binder b;
 	int rc;
@@ -853,6 +859,8 @@ static int put_arm(struct store *s, const char *run_id, unsigned ord, const stru
 	render_options(&opts, "policy", &arm->policy_opts);
 	render_options(&opts, "page", &arm->page_opts);
 	render_options(&opts, "reader", &arm->reader_opts);
+	if (migrates)
+		render_options(&opts, "migration", &arm->migration_opts);
 	if (opts.oom) {
 		snprintf(err, errlen, "%s: writing the results of run %s failed: out of memory",
 			 s->path, run_id);
@@ -879,6 +887,7 @@ static int put_arm(struct store *s, const char *run_id, unsigned ord, const stru
 		b_null(&b);
 		b_null(&b);
 	}
+	b_text(&b, migrates ? arm->migration->name : NULL);
 	rc = bind_exec(&b);
 	free(opts.p);
 	if (rc != SQLITE_OK)

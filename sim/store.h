@@ -53,7 +53,7 @@ struct run_info {
 	sim_ns duration_ns;
 };
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 /*

@@ -292,6 +292,7 @@ static struct rt *rt_new(void)
 		for (int m = 0; m < M_COUNT; m++)
 			a->m[m] = rt_metric(i, m);
 	}
+	t->ar[1].migrated = true;
 	/* Arm b's page (hv-tsc-page) reports four facts. */
 	t->ar[1].fact = t->arms[1].page->facts;
 	for (t->ar[1].nfacts = 0; t->ar[1].fact[t->ar[1].nfacts].name; t->ar[1].nfacts++)
@@ -420,7 +421,7 @@ static void check_arms(sqlite3 *db, const struct rt *t, const char *id)
 	const struct arm_cfg *b = &t->arms[1];
 	sqlite3_stmt *st = qrows(db, "SELECT arm, ord, policy, page, reader, options, "
 				 "host_tsc_stable, host_clocksource, host_tsc_khz, "
-				 "series_interval_ns, violations_dropped, timeline_dropped "
+				 "series_interval_ns, violations_dropped, timeline_dropped, migration "
 				 "FROM arms WHERE run_id = %Q ORDER BY ord", id);
 	const char *opts;
 	unsigned lines = 0;
@@ -438,6 +439,7 @@ static void check_arms(sqlite3 *db, const struct rt *t, const char *id)
 	ck_assert_int_eq(sqlite3_column_int64(st, 9), 10000000);
 	ck_assert_int_eq(sqlite3_column_int64(st, 10), 7);
 	ck_assert_int_eq(sqlite3_column_int64(st, 11), 3);
+	ck_assert_int_eq(sqlite3_column_type(st, 12), SQLITE_NULL); /* a does not migrate */
 
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 	ck_assert_str_eq(col_text(st, 0), "b");
@@ -452,9 +454,14 @@ static void check_arms(sqlite3 *db, const struct rt *t, const char *id)
 	ck_assert_ptr_nonnull(strstr(opts, "page.write_ns=20\n"));
 	ck_assert_ptr_nonnull(strstr(opts, "page.stable_cpuid=yes\n"));
 	ck_assert_ptr_nonnull(strstr(opts, "page.old_msr=no\n"));
+	/* b migrates: its algorithm's options follow (the default tsc-msr: adjust=none). */
+	ck_assert_ptr_nonnull(strstr(opts, "migration.adjust=none\n"));
 	for (const char *p = opts; *p; p++)
 		lines += *p == '\n';
-	ck_assert_uint_eq(lines, b->policy_opts.n + b->page_opts.n + b->reader_opts.n);
+	ck_assert_uint_eq(lines, b->policy_opts.n + b->page_opts.n + b->reader_opts.n +
+				 b->migration_opts.n);
+	ck_assert_uint_eq(b->migration_opts.n, 1);
+	ck_assert_str_eq(col_text(st, 12), "tsc-msr");
 	ck_assert_uint_ge(b->page_opts.n, 7);
 	ck_assert_int_eq(sqlite3_column_int64(st, 6), 1);
 	ck_assert_str_eq(col_text(st, 7), "tsc");
@@ -1716,18 +1723,19 @@ END_TEST
 
 START_TEST(test_newer_schema)
 {
-	char err[512] = "";
+	char err[512] = "", want[40];
 	struct store *s = NULL;
 	sqlite3 *db = raw_open(g_db);
 
-	raw_exec(db, "CREATE TABLE future (x); PRAGMA user_version = 2");
+
+	raw_execf(db, "CREATE TABLE future (x); PRAGMA user_version = %d", STORE_SCHEMA_VERSION + 1);
 	sqlite3_close(db);
 	ck_assert_int_eq(store_open(&s, g_db, err, sizeof(err)), VT_EIO);
 	ck_assert_ptr_null(s);
-	ck_assert_msg(strstr(err, "schema version 2") && strstr(err, "newer") && strstr(err, g_db),
-		      "%s", err);
+	snprintf(want, sizeof(want), "schema version %d", STORE_SCHEMA_VERSION + 1);
+	ck_assert_msg(strstr(err, want) && strstr(err, "newer") && strstr(err, g_db), "%s", err);
 	db = raw_open(g_db);
-	ck_assert_int_eq(qi(db, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(qi(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION + 1);
 	ck_assert_int_eq(qi(db, "SELECT count(*) FROM sqlite_master"), 1);
 	sqlite3_close(db);
 }
@@ -1748,6 +1756,29 @@ START_TEST(test_foreign_tables)
 	db = raw_open(g_db);
 	ck_assert_int_eq(qi(db, "PRAGMA user_version"), 0);
 	ck_assert_int_eq(qi(db, "SELECT count(*) FROM sqlite_master"), 1);
+	sqlite3_close(db);
+}
+END_TEST
+
+/* A version 1 database (before arms.migration) is brought to version 2 at open. */
+START_TEST(test_upgrade_v1)
+{
+	struct store *s = open_ok(g_db);
+	sqlite3 *db;
+
+	store_close(s);
+	db = raw_open(g_db);
+	raw_exec(db, "DROP VIEW metrics_wide; ALTER TABLE arms DROP COLUMN migration; "
+		     "PRAGMA user_version = 1");
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM pragma_table_info('arms') "
+				"WHERE name = 'migration'"), 0);
+	sqlite3_close(db);
+	s = open_ok(g_db);
+	store_close(s);
+	db = raw_open(g_db);
+	ck_assert_int_eq(qi(db, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM pragma_table_info('arms') "
+				"WHERE name = 'migration'"), 1);
 	sqlite3_close(db);
 }
 END_TEST
@@ -1797,6 +1828,7 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_newer_schema);
 	tcase_add_test(tc, test_foreign_tables);
 	tcase_add_test(tc, test_reopen_and_view_rebuild);
+	tcase_add_test(tc, test_upgrade_v1);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 
