@@ -1,5 +1,5 @@
 /*
- * check.h: the model checker's explorer: exhaustive (bounded) and sampled exploration of a
+ * explore.h: the model checker's explorer: exhaustive (bounded) and sampled exploration of a
  * model's choice points, counterexample shrinking and replay (issue 7).
  *
  * Stateless exploration by re-execution, as CHESS and rr-style replays do it: a model is a
@@ -20,8 +20,8 @@
  *
  * Nothing here knows vtsim's engine; sim/chkmodel.c is the model of a world, tests use toys.
  */
-#ifndef VT_CHECK_H
-#define VT_CHECK_H
+#ifndef VT_EXPLORE_H
+#define VT_EXPLORE_H
 
 #include "vt.h"
 
@@ -124,4 +124,4 @@ int chk_replay(const struct chk_model *m, const unsigned *choices, unsigned n,
 int chk_shrink(const struct chk_model *m, struct chk_result *res);
 void chk_result_free(struct chk_result *res);
 
-#endif /* VT_CHECK_H */
+#endif /* VT_EXPLORE_H */
