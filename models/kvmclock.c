@@ -87,6 +87,7 @@ struct kvmclock {
 	struct pvclock_vcpu_time_info saved_pvti; /* KVM_GET_CLOCK_GUEST: vCPU 0's entry then */
 	bool clock_set;                  /* a migration's on_migrate already did KVM_SET_CLOCK */
 	bool migrated;                   /* on_migrate ran since the pause */
+	bool hv_keep_sequence;           /* tsc_page_sequence = keep (a broken writer) */
 	sim_ns write_ns;
 	bool global_armed;
 	bool master_ever;                /* master-clock mode was on at some point */
@@ -105,6 +106,9 @@ static const struct opt_desc kvmclock_options[] = {
 	{ "set_clock", OPT_ENUM, "none", "none|plain|realtime|guest",
 	  "after a pause or migration the VMM restores kvmclock: not, KVM_SET_CLOCK as saved, "
 	  "+ realtime elapsed, or KVM_SET_CLOCK_GUEST (the same function of the guest TSC)" },
+	{ "tsc_page_sequence", OPT_ENUM, "zero", "zero|keep",
+	  "hv-tsc-page: the writer zeroes the sequence while it updates (KVM), or, a DEMONSTRATION "
+	  "of a broken writer, only bumps it at the end" },
 	{ "load_update", OPT_ENUM, "every", "every|cpu_change",
 	  "on an unstable host TSC, a load on the same CPU asks an update (6.12) or not (KVM 3.x)" },
 	{ 0 },
@@ -185,8 +189,10 @@ static void write_tsc_page(struct page *pg, const struct pvclock_vcpu_time_info 
 	uint64_t scale;
 	int64_t offset;
 
-	/* The page is shared by all vCPUs: invalidate it while it changes. */
-	vm_store(pg->vm, 0, t, &tp->tsc_sequence, 0, 4);
+	/* The page is shared by all vCPUs: invalidate it while it changes (a broken writer,
+	 * tsc_page_sequence = keep, does not: readers may mix old and new fields). */
+	if (!k->hv_keep_sequence)
+		vm_store(pg->vm, 0, t, &tp->tsc_sequence, 0, 4);
 	if (!k->use_master || !hv_tsc_scale(hv->tsc_to_system_mul, hv->tsc_shift, &scale))
 		return; /* stays invalid: the guest falls back to the reference-count MSR */
 	/* offset = system_time / 100 - floor(tsc_timestamp * scale / 2^64), in 100 ns units. */
@@ -283,6 +289,7 @@ static int kvc_init_common(struct page *pg, const struct opt_set *opts, bool hv)
 	k->stop_on_resume = opt_get(opts, "guest_stopped") != 0;
 	k->cpu_change_only = opt_get(opts, "load_update") == 1;
 	k->set_clock = (int)opt_get(opts, "set_clock");
+	k->hv_keep_sequence = opt_get(opts, "tsc_page_sequence") == 1;
 	k->mem = aligned_alloc(64, ((size_t)n * k->stride + 63) / 64 * 64);
 	k->v = calloc(n, sizeof(*k->v));
 	k->cpu_khz = calloc(h->ncpus, sizeof(*k->cpu_khz));
@@ -528,6 +535,13 @@ static void kvc_on_host_change(struct page *pg, const struct host_change *c, sim
 	}
 }
 
+/* kvm_gen_update_masterclock: a new master snapshot (on vCPU 0's CPU), every entry requested. */
+static void kvc_on_update(struct page *pg, sim_ns t)
+{
+	update_master(pg, vm_vcpu(pg->vm, 0)->pcpu, t);
+	request_all(pg);
+}
+
 /* KVM_GET_CLOCK: kvmclock now as computed on host CPU cpu, and that CPU's TSC. */
 static bool kvc_get_clock(struct page *pg, unsigned cpu, sim_ns t, uint64_t *clock_ns,
 			  uint64_t *host_tsc_out)
@@ -648,6 +662,7 @@ const struct page_ops page_kvmclock = {
 	.on_host_change = kvc_on_host_change,
 	.get_clock = kvc_get_clock,
 	.on_migrate = kvc_on_migrate,
+	.on_update = kvc_on_update,
 	.pvti = kvc_pvti,
 	.kvm_features = kvc_kvm_features,
 	.facts = kvc_facts,
@@ -671,6 +686,7 @@ const struct page_ops page_hv_tsc_page = {
 	.on_host_change = kvc_on_host_change,
 	.get_clock = kvc_get_clock,
 	.on_migrate = kvc_on_migrate,
+	.on_update = kvc_on_update,
 	.pvti = kvc_pvti,
 	.hv_tsc_page = kvc_hv_tsc_page,
 	.kvm_features = kvc_kvm_features,

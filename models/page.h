@@ -55,6 +55,10 @@ struct page_ops {
 	 * KVM_SET_CLOCK as its options say (the TSC-based KVM_SET_CLOCK_GUEST waits for resume,
 	 * after the TSCs are restored). */
 	void (*on_migrate)(struct page *pg, sim_ns t);
+	/* Optional (the model checker's host writer): the host asks for a new master-clock
+	 * snapshot and every entry rewritten at the vCPUs' next entries (KVM's
+	 * kvm_gen_update_masterclock, as when the host clock changes under it). */
+	void (*on_update)(struct page *pg, sim_ns t);
 	/* Facts reported at the end of a run: names ({0}-terminated, at most LAYER_MAX_FACTS) and
 	 * their values in the same order. */
 	const struct layer_fact *facts;

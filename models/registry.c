@@ -27,6 +27,7 @@ extern const struct reader_ops reader_freebsd;
 extern const struct reader_ops reader_netbsd;
 extern const struct reader_ops reader_kvm_unit_tests;
 extern const struct reader_ops reader_hyperv_tsc;
+extern const struct reader_ops reader_naive_pvclock;
 extern const struct migration_ops migration_tsc_msr;
 extern const struct migration_ops migration_tsc_msr_offset;
 extern const struct migration_ops migration_old_doc;
@@ -64,6 +65,7 @@ const struct reader_ops *const vt_readers[] = {
 	&reader_netbsd,
 	&reader_kvm_unit_tests,
 	&reader_hyperv_tsc,
+	&reader_naive_pvclock,
 	NULL,
 };
 

@@ -38,6 +38,7 @@ enum key_type {
 	K_PAUSES,    /* list of (time, duration) */
 	K_STEPS,     /* list of (time, signed time) */
 	K_LAYER,     /* arm layer name */
+	K_IDENTS,    /* list of names */
 };
 
 struct key_desc {
@@ -55,7 +56,7 @@ static const char *const type_names[] = {
 	[K_PLACEMENT] = "list of CPU indices", [K_RATE_CHANGES] = "list of (time, frequency)",
 	[K_RESETS] = "list of (time, cycles)", [K_PAUSES] = "list of (time, duration)",
 	[K_STEPS] = "list of (time, delta)",
-	[K_LAYER] = "name",
+	[K_LAYER] = "name", [K_IDENTS] = "list of names",
 };
 
 static const struct key_desc keys[] = {
@@ -162,6 +163,43 @@ static const struct key_desc keys[] = {
 	  "results database: per-vCPU clock samples (raised to keep a run under 200,000 rows)" },
 	{ "metrics.jump_threshold", K_TIME, "1us", NULL,
 	  "smallest step behind/ahead of true time that lost_time_ns counts" },
+
+	{ "check.reads", K_INT, "2", NULL,
+	  "bin/sim check: clock reads each reading vCPU makes (each a coroutine)" },
+	{ "check.start", K_TIME, "0", NULL,
+	  "bin/sim check: how long the VM has run when the readers start (clock values grow)" },
+	{ "check.readers", K_PLACEMENT, NULL, NULL,
+	  "bin/sim check: the vCPUs that read (default: every vCPU)" },
+	{ "check.updates", K_INT, "0", NULL,
+	  "bin/sim check: host page updates racing the reads (the page's on_update)" },
+	{ "check.update_khz", K_INT, "0", NULL,
+	  "bin/sim check: each host update first raises the host's tsc_khz by this much (a "
+	  "recalibration: new mul/shift and Hyper-V scale), so old and new fields differ" },
+	{ "check.stalls", K_INT, "0", NULL,
+	  "bin/sim check: EPT stalls the environment may inject (which vCPU, when, landing CPU)" },
+	{ "check.stall_length", K_TIME, "1ms", NULL, "bin/sim check: the length of one stall" },
+	{ "check.migrate", K_ENUM, "no", "no|yes",
+	  "bin/sim check: the environment performs the scenario's migration at a chosen point" },
+	{ "check.unfenced", K_ENUM, "no", "no|yes",
+	  "bin/sim check: an unfenced rdtsc may return the TSC of any instant since the last fence" },
+	{ "check.properties", K_IDENTS, "[monotonic, no_warp, terminates]", NULL,
+	  "bin/sim check: monotonic, no_warp, strict, bound, no_torn, terminates, continuity" },
+	{ "check.bound", K_TIME, "1ms", NULL, "bin/sim check: property bound: |guest - true| <= it" },
+	{ "check.max_calls", K_INT, "200", NULL,
+	  "bin/sim check: environment calls within which a read must return (terminates)" },
+	{ "check.expect", K_ENUM, "holds", "holds|violated",
+	  "bin/sim check: the expected verdict (violated: a counterexample must be found)" },
+	{ "check.strategy", K_ENUM, "dfs", "dfs|bfs|random|pct",
+	  "bin/sim check: bounded DFS with iterative deepening, BFS, random walks, PCT" },
+	{ "check.max_deviations", K_INT, "4", NULL,
+	  "bin/sim check: bound on non-default choices (preemptions) per schedule; 0: none" },
+	{ "check.schedules", K_U64, "200000", NULL,
+	  "bin/sim check: budget of schedules (random and PCT run exactly this many)" },
+	{ "check.time_budget", K_TIME, "120s", NULL,
+	  "bin/sim check: wall-clock budget of the search (outside the simulation)" },
+	{ "check.pct_depth", K_INT, "3", NULL, "bin/sim check: PCT's bug depth d" },
+	{ "check.hash", K_ENUM, "on", "on|off",
+	  "bin/sim check: prune states already explored (between reads, no stores in flight)" },
 
 	{ "arm.NAME.policy", K_LAYER, NULL, NULL,
 	  "TSC policy (default: the arm's name when it names a policy)" },
@@ -1254,7 +1292,7 @@ static bool set_layer_opts(struct build *b, const char *arm, const char *layer,
 static bool arm_override_ok(const char *rest)
 {
 	static const char *const roots[] = { "host.", "host2.", "vm.", "sched.", "workload.",
-					     "guest.", "migration." };
+					     "guest.", "migration.", "check." };
 
 	for (size_t i = 0; i < VT_ARRAY_SIZE(roots); i++)
 		if (strncmp(rest, roots[i], strlen(roots[i])) == 0)
@@ -1401,7 +1439,8 @@ static int build_config(struct config *cfg, const struct scn_doc *doc, const cha
 
 /*
  * host2.*: the destination host is built like the source from a view of the document: every
- * assignment that is not an arm's, the migration's, vm.placement or host2's, then the host2.K
+ * assignment that is not an arm's, the migration's, the checker's, vm.placement or host2's, then
+ * the host2.K
  * ones re-rooted as host.K, so the destination inherits every host key it does not set.
  */
 static bool build_host2(struct build *b)
@@ -1420,7 +1459,7 @@ static bool build_host2(struct build *b)
 		const char *p = doc->assign[j].path;
 
 		if (strncmp(p, "arm.", 4) && strncmp(p, "host2.", 6) && strncmp(p, "migration.", 10) &&
-		    strcmp(p, "vm.placement"))
+		    strncmp(p, "check.", 6) && strcmp(p, "vm.placement"))
 			as[n++] = doc->assign[j];
 	}
 	for (unsigned j = 0; j < doc->nassign; j++) {
@@ -1491,6 +1530,124 @@ static bool build_migration(struct build *b, struct scn_doc *defaults)
 	cfg->migration.on = true;
 	cfg->migration.same_host = e == 1;
 	return cfg->migration.same_host || build_host2(b);
+}
+
+/* check.*: what bin/sim check explores (sim/chkmodel.c). */
+static bool build_check(struct build *b, struct scn_doc *defaults)
+{
+	static const char *const props[] = { "monotonic", "no_warp", "strict", "bound",
+					     "no_torn", "terminates", "continuity" };
+	struct config *cfg = b->cfg;
+	struct check_cfg *c = &cfg->check;
+	const struct scn_value *x;
+	uint64_t u;
+	int e;
+
+	for (unsigned i = 0; i < b->doc->nassign; i++)
+		c->on |= strncmp(b->doc->assign[i].path, "check.", 6) == 0;
+	if (!set_u64(b, "check.reads", SCN_DIM_NONE, &u, defaults))
+		return false;
+	if (u < 1 || u > 1000) {
+		fail(b, &value_of(b, "check.reads", defaults)->loc, "check.reads must be 1..1000");
+		return false;
+	}
+	c->reads = (unsigned)u;
+	if (!set_u64(b, "check.start", SCN_DIM_TIME, &c->start, defaults))
+		return false;
+	if (!set_u64(b, "check.updates", SCN_DIM_NONE, &u, defaults))
+		return false;
+	c->updates = (unsigned)(u > 1000 ? 1000 : u);
+	if (!set_u64(b, "check.update_khz", SCN_DIM_NONE, &u, defaults))
+		return false;
+	c->update_khz = (uint32_t)(u > 1000000 ? 1000000 : u);
+	if (!set_u64(b, "check.stalls", SCN_DIM_NONE, &u, defaults))
+		return false;
+	c->stalls = (unsigned)(u > 1000 ? 1000 : u);
+	if (!set_u64(b, "check.stall_length", SCN_DIM_TIME, &c->stall_length, defaults) ||
+	    !set_enum(b, "check.migrate", &e, defaults))
+		return false;
+	c->migrate = e == 1;
+	if (c->migrate && !cfg->migration.on) {
+		fail(b, &value_of(b, "check.migrate", defaults)->loc,
+		     "check.migrate = yes needs a migration (migration.at, host2)");
+		return false;
+	}
+	if (!set_enum(b, "check.unfenced", &e, defaults))
+		return false;
+	c->unfenced = e == 1;
+	x = value_of(b, "check.properties", defaults);
+	if (!x || !list_of(b, x, "check.properties", "name"))
+		return false;
+	c->props = 0;
+	for (unsigned i = 0; i < x->n; i++) {
+		const struct scn_value *p = x->items[i];
+		unsigned k;
+
+		for (k = 0; k < VT_ARRAY_SIZE(props); k++)
+			if (p->kind == SCN_V_IDENT && strcmp(p->str, props[k]) == 0)
+				break;
+		if (k == VT_ARRAY_SIZE(props)) {
+			fail(b, &p->loc, "expected a property (monotonic, no_warp, strict, bound, no_torn, "
+					 "terminates, continuity) in check.properties");
+			return false;
+		}
+		c->props |= 1u << k;
+	}
+	if (!set_u64(b, "check.bound", SCN_DIM_TIME, &c->bound, defaults) ||
+	    !set_u64(b, "check.max_calls", SCN_DIM_NONE, &u, defaults))
+		return false;
+	c->max_calls = (unsigned)(u < 1 ? 1 : u > 100000 ? 100000 : u);
+	if (!set_enum(b, "check.expect", &e, defaults))
+		return false;
+	c->expect_violation = e == 1;
+	if (!set_enum(b, "check.strategy", &e, defaults))
+		return false;
+	c->strategy = e;
+	if (!set_u64(b, "check.max_deviations", SCN_DIM_NONE, &u, defaults))
+		return false;
+	c->max_deviations = (unsigned)(u > 1000 ? 1000 : u);
+	if (!set_u64(b, "check.schedules", SCN_DIM_NONE, &c->schedules, defaults) ||
+	    !set_u64(b, "check.time_budget", SCN_DIM_TIME, &c->time_budget, defaults) ||
+	    !set_u64(b, "check.pct_depth", SCN_DIM_NONE, &u, defaults))
+		return false;
+	c->pct_depth = (unsigned)(u < 1 ? 1 : u > 64 ? 64 : u);
+	if (!set_enum(b, "check.hash", &e, defaults))
+		return false;
+	c->hash = e == 0;
+	c->nreaders = cfg->vm.nvcpus;
+	c->readers = cfg_alloc(cfg, cfg->vm.nvcpus * sizeof(*c->readers));
+	if (!c->readers) {
+		nomem(b);
+		return false;
+	}
+	x = value_of(b, "check.readers", defaults);
+	if (x) {
+		if (!list_of(b, x, "check.readers", "vcpu"))
+			return false;
+		if (x->n < 1 || x->n > cfg->vm.nvcpus) {
+			fail(b, &x->loc, "check.readers: 1..%u vCPU indices", cfg->vm.nvcpus);
+			return false;
+		}
+		c->nreaders = x->n;
+	}
+	for (unsigned i = 0; i < c->nreaders; i++) {
+		uint64_t v = i;
+
+		if (x && !get_u64(b, x->items[i], SCN_DIM_NONE, "check.readers", &v))
+			return false;
+		if (v >= cfg->vm.nvcpus) {
+			fail(b, &x->items[i]->loc, "check.readers: no vCPU %llu (vm.vcpus = %u)",
+			     (unsigned long long)v, cfg->vm.nvcpus);
+			return false;
+		}
+		c->readers[i] = (unsigned)v;
+	}
+	if ((c->props & (1u << 4)) && c->nreaders != 1) {
+		fail(b, &value_of(b, "check.properties", defaults)->loc,
+		     "property no_torn needs exactly one reading vCPU (check.readers = [i])");
+		return false;
+	}
+	return true;
 }
 
 /* Each arm's migration algorithm finds in its policy and page what it needs. */
@@ -1670,6 +1827,8 @@ static int build_config(struct config *cfg, const struct scn_doc *doc, const cha
 		build_guest_ntp(&b, &defaults);
 	if (!b.rc)
 		build_migration(&b, &defaults);
+	if (!b.rc)
+		build_check(&b, &defaults);
 	if (!b.rc && with_arms && build_arms(&b, &defaults) && build_arm_configs(&b))
 		check_migration_needs(&b);
 	for (unsigned i = 0; i < doc->nexpect && !b.rc; i++)
@@ -1711,6 +1870,24 @@ static const char *type_unit(enum key_type t)
 	default:
 		return "";
 	}
+}
+
+char *config_plugin_lines(const struct config *cfg)
+{
+	size_t len = 1;
+	char *s;
+
+	for (unsigned i = 0; i < cfg->narms; i++)
+		len += strlen(cfg->arms[i].name) + 20;
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	s[0] = '\0';
+	for (unsigned i = 0; i < cfg->narms; i++)
+		if (cfg->arms[i].plugin)
+			sprintf(s + strlen(s), "%s=%016llx\n", cfg->arms[i].name,
+				(unsigned long long)cfg->arms[i].plugin->hash);
+	return s;
 }
 
 void config_print_keys(FILE *out, bool md)

@@ -137,6 +137,25 @@ struct config {
 		sim_ns at, downtime, vcpu_gap;
 		bool same_host;         /* migration.to = same: snapshot restore on the host */
 	} migration;
+	struct check_cfg {
+		bool on;                /* any check.* key set */
+		unsigned reads;         /* per reading vCPU */
+		sim_ns start;           /* the readers start this long after boot */
+		unsigned *readers, nreaders;
+		unsigned updates, stalls;
+		uint32_t update_khz;    /* a recalibration step before each update */
+		sim_ns stall_length;
+		bool migrate, unfenced;
+		unsigned props;         /* 1 << CHKP_* (sim/chkmodel.h) */
+		sim_ns bound;
+		unsigned max_calls;
+		bool expect_violation;
+		int strategy;           /* enum chk_strategy */
+		unsigned max_deviations, pct_depth;
+		uint64_t schedules;
+		sim_ns time_budget;
+		bool hash;
+	} check;
 	struct host_cfg host2;          /* the destination (migration.to = host2) */
 	struct config *host2_cfg;       /* private: the config host2 was built in */
 
@@ -156,6 +175,10 @@ struct config {
 int config_build(struct config *cfg, const struct scn_doc *doc, const char *path,
 		 struct scn_error *err);
 void config_free(struct config *cfg);
+
+/* "arm=hash" (16 hex digits) per arm whose reader is a plugin, one per line (malloc'd; NULL when
+ * out of memory): what a run or a trail records to pin the plugins' code. */
+char *config_plugin_lines(const struct config *cfg);
 
 /* Prints the key reference (every key: type, unit, default, meaning); markdown when md. */
 void config_print_keys(FILE *out, bool md);

@@ -117,6 +117,30 @@ void vm_store_flush_owner(struct vm *vm, unsigned owner)
 		stores_land(w, 0, (int)owner, false);
 }
 
+bool genv_land_oldest(struct world *w, struct pending_store *landed)
+{
+	struct store_queue *q = &w->stores;
+
+	if (q->n == 0)
+		return false;
+	store_apply(&q->s[0]);
+	if (landed)
+		*landed = q->s[0];
+	memmove(q->s, q->s + 1, (q->n - 1) * sizeof(*q->s));
+	q->n--;
+	return true;
+}
+
+struct genv_read *genv_current(void)
+{
+	return cur;
+}
+
+void genv_set_current(struct genv_read *r)
+{
+	cur = r;
+}
+
 void genv_land_due(struct world *w, sim_ns t)
 {
 	stores_land(w, t, -1, true);
@@ -128,7 +152,7 @@ static void step(enum vt_yield kind, sim_ns cost)
 {
 	struct genv_read *r = cur;
 
-	if (++r->calls > GENV_MAX_CALLS)
+	if (++r->calls > (r->script && r->script->max_calls ? r->script->max_calls : GENV_MAX_CALLS))
 		longjmp(r->abort, 1);
 	if (VT_UNLIKELY(r->script != NULL)) {
 		if (r->script->yield)
@@ -154,7 +178,8 @@ u64 vt_env_rdtsc(int ordered)
 		step(VT_YIELD_FENCE, COST_FENCE_NS);
 	step(VT_YIELD_LOAD, 0);
 	if (VT_UNLIKELY(r->script != NULL))
-		return r->script->read_tsc(r->script->ctx);
+		return r->script->rdtsc ? r->script->rdtsc(r->script->ctx, ordered)
+					: r->script->read_tsc(r->script->ctx);
 	r->t_tsc = r->t;
 	r->tsc_read = true;
 	if (VT_UNLIKELY(r->w->policy.ops->on_rdtsc != NULL)) {

@@ -43,6 +43,10 @@ struct genv_script {
 	struct pvclock_vcpu_time_info *(*pvti)(void *ctx, unsigned vcpu);
 	struct ms_hyperv_tsc_page *(*hv_tsc_page)(void *ctx);
 	u64 (*read_msr)(void *ctx, u32 msr);
+	/* Optional, preferred over read_tsc: the TSC for an ordered (fenced) or plain rdtsc. */
+	u64 (*rdtsc)(void *ctx, int ordered);
+	/* Environment calls before the read counts as a livelock (0: GENV_MAX_CALLS). */
+	uint64_t max_calls;
 };
 
 struct genv_read {
@@ -64,6 +68,13 @@ enum read_status genv_read(struct world *w, struct vcpu_rt *v, struct genv_read 
 /* Runs reader r once against a scripted environment; *livelock set when abandoned. */
 enum read_status genv_read_scripted(struct reader *r, const struct genv_script *s, uint64_t *ns,
 				    uint64_t *calls, bool *livelock);
+/* The read in progress on this (coroutine's) stack, for a scheduler that switches between
+ * reads mid-way (the model checker): save it before switching away, restore it after. */
+struct genv_read *genv_current(void);
+void genv_set_current(struct genv_read *r);
+/* Lands the oldest store in flight, whatever its time (the model checker's host writer);
+ * false when none is in flight. *landed (may be NULL) receives it. */
+bool genv_land_oldest(struct world *w, struct pending_store *landed);
 /* Lands every in-flight store due by t (the event loop calls it between events). */
 void genv_land_due(struct world *w, sim_ns t);
 

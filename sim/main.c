@@ -5,6 +5,7 @@
  *                          [--trace FILE] [--quiet] [--stats]
  *   bin/sim keys [--markdown]      the scenario key reference
  *   bin/sim list                   policies, page providers, readers (with options), metrics
+ *   bin/sim check SCENARIO ...     model checking (sim/checkcli.c); bin/sim replay TRAIL
  *
  * Exit codes: 0 every expectation held, 1 an expectation failed, 2 bad input or usage,
  * 3 an I/O or internal error (3 wins over 1).
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "calc.h"
+#include "checkcli.h"
 #include "config.h"
 #include "expand.h"
 #include "gate.h"
@@ -27,6 +29,7 @@
 #include "results.h"
 #include "scenario.h"
 #include "store.h"
+#include "util.h"
 #include "world.h"
 
 struct options {
@@ -49,6 +52,8 @@ static void usage(FILE *out)
 	      "       bin/sim list                       list policies, pages, readers, metrics\n"
 	      "       bin/sim calc FREQ... [--guest FREQ] [--json]   pvclock/Hyper-V/VMX/SVM scales\n"
 	      "       bin/sim report [DB] [-o DIR] [--run ID] [--scenario NAME]   plots and tables\n"
+	      "       bin/sim check SCENARIO [options]  model-check it (bin/sim check --help)\n"
+	      "       bin/sim replay TRAIL              rerun a counterexample trail\n"
 	      "options:\n"
 	      "  --seed N           override the scenario's seed\n"
 	      "  --set PATH=VALUE   override one key (repeatable), e.g. --set host.cpu[2].skew_ppm=40ppm\n"
@@ -225,44 +230,6 @@ static bool expr_ran(const struct results *r, const struct scn_expr *e)
 	return expr_ran(r, e->a) && expr_ran(r, e->b);
 }
 
-/* The --set arguments, one per line. */
-static char *join_lines(const char *const *v, unsigned n)
-{
-	size_t len = 1;
-	char *s;
-
-	for (unsigned i = 0; i < n; i++)
-		len += strlen(v[i]) + 1;
-	s = malloc(len);
-	if (!s)
-		return NULL;
-	s[0] = '\0';
-	for (unsigned i = 0; i < n; i++) {
-		strcat(s, v[i]);
-		strcat(s, "\n");
-	}
-	return s;
-}
-
-/* "arm=hash" per reader plugin. */
-static char *plugin_lines(const struct config *cfg)
-{
-	size_t len = 1;
-	char *s;
-
-	for (unsigned i = 0; i < cfg->narms; i++)
-		len += strlen(cfg->arms[i].name) + 20;
-	s = malloc(len);
-	if (!s)
-		return NULL;
-	s[0] = '\0';
-	for (unsigned i = 0; i < cfg->narms; i++)
-		if (cfg->arms[i].plugin)
-			sprintf(s + strlen(s), "%s=%016llx\n", cfg->arms[i].name,
-				(unsigned long long)cfg->arms[i].plugin->hash);
-	return s;
-}
-
 static int cmd_run(const struct options *o)
 {
 	struct scn_doc doc;
@@ -323,8 +290,8 @@ static int cmd_run(const struct options *o)
 		struct run_info ri;
 
 		expanded = scenario_expand(&doc);
-		overrides = join_lines(o->set, o->nset);
-		plugins = plugin_lines(&cfg);
+		overrides = util_join_lines(o->set, o->nset);
+		plugins = config_plugin_lines(&cfg);
 		recs = calloc(cfg.narms, sizeof(*recs));
 		rec_ptrs = calloc(cfg.narms, sizeof(*rec_ptrs));
 		if (!expanded || !overrides || !plugins || !recs || !rec_ptrs) {
@@ -517,6 +484,10 @@ int main(int argc, char **argv)
 		return calc_main(argc - 1, argv + 1, stdout, stderr);
 	if (argc >= 2 && strcmp(argv[1], "report") == 0)
 		return report_main(argc - 1, argv + 1, stdout, stderr);
+	if (argc >= 2 && strcmp(argv[1], "check") == 0)
+		return check_main(argc - 1, argv + 1, stdout, stderr);
+	if (argc >= 2 && strcmp(argv[1], "replay") == 0)
+		return replay_main(argc - 1, argv + 1, stdout, stderr);
 	if (argc >= 2 && strcmp(argv[1], "run") == 0) {
 		argv[1] = argv[0];
 		argv++;

@@ -375,6 +375,14 @@ static enum read_status plugin_read(struct reader *r, uint64_t *ns)
 	return rc == 0 ? READ_OK : READ_FALLBACK;
 }
 
+/* A plugin's state lives in its own shared object's globals: it cannot be snapshotted. */
+static int plugin_copy_state(struct reader *dst, const struct reader *src)
+{
+	(void)dst;
+	(void)src;
+	return 1;
+}
+
 const struct reader_ops reader_plugin = {
 	.version = READER_OPS_VERSION,
 	.name = "plugin",
@@ -384,4 +392,5 @@ const struct reader_ops reader_plugin = {
 	.fini = plugin_fini,
 	.reset = plugin_reset,
 	.read = plugin_read,
+	.copy_state = plugin_copy_state,
 };

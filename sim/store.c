@@ -2,7 +2,7 @@
  * store.c: the results database. This file implements the object behind sim/store.h: one SQLite
  * connection to a results database, its schema (created, migrated, or refused when newer), and the
  * two transactions of a run: the run row ('running') and everything the run measured (which also
- * sets it 'complete').
+ * sets it 'complete'). A check run's second transaction holds its verdicts (trails) instead.
  *
  * Durability comes from SQLite, not from us: the journal is a write-ahead log, so a process killed
  * while writing leaves frames without a commit record that the next opener ignores, and every
@@ -15,7 +15,9 @@
  *     negative and come back exact through a cast to uint64_t;
  *   - "none" is NULL: prev_vcpu, a VM-wide event's vcpu, an unknown CPU (-1 in record.h), and an
  *     arm's series_interval_ns / *_dropped when nothing was recorded for it;
- *   - an expectation's violation row has arm, times and CPUs NULL (it is about the whole run).
+ *   - an expectation's violation row has arm, times and CPUs NULL (it is about the whole run);
+ *   - a verdict is the text 'holds' or 'violated', never a boolean, so that a reader of trails
+ *     need not know which way round 1 is.
  *
  * Errors name the database and the problem in words a user can act on ("locked", "read-only",
  * "the disk is full", "not an SQLite database"), then SQLite's own message and code.
@@ -45,6 +47,7 @@ enum store_stmt {
 	ST_INS_VIOL,
 	ST_INS_TL,
 	ST_INS_EXPECT,
+	ST_INS_TRAIL,
 	ST_FINISH_RUN,
 	ST_COUNT
 };
@@ -68,6 +71,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 		      "to_cpu) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_INS_EXPECT] = "INSERT INTO expectations (run_id, ord, text, held, lhs, rhs) "
 			  "VALUES (?, ?, ?, ?, ?, ?)",
+	[ST_INS_TRAIL] = "INSERT INTO trails (run_id, arm, ord, policy, page, reader, property, "
+			 "verdict, expected, strategy, schedules, exhausted, shrink_runs, message, "
+			 "choices, trail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_FINISH_RUN] = "UPDATE runs SET status = 'complete', finished_at = ?, "
 			  "expectations_failed = ? WHERE run_id = ? AND status = 'running'",
 };
@@ -192,9 +198,49 @@ static const char schema_v1[] =
  * its options join the options text as migration.K=V. */
 static const char schema_v2[] = "ALTER TABLE arms ADD COLUMN migration TEXT;\n";
 
+/*
+ * Version 3 (issue 7): a check run's verdicts, one row per arm explored. A check run writes no
+ * arms rows (it measures nothing), so arm names the scenario's arm without a foreign key to arms.
+ * check_verdicts is latest_runs for checks: per scenario and arm, the row of the latest complete
+ * run that checked that arm (by started_at, then insertion order), so checking one arm with
+ * --arm does not hide the others' verdicts. The trail text stays in trails (join on run_id, arm).
+ */
+static const char schema_v3[] =
+	"CREATE TABLE trails ("
+	" run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,"
+	" arm TEXT NOT NULL,"
+	" ord INTEGER NOT NULL,"
+	" policy TEXT,"
+	" page TEXT,"
+	" reader TEXT,"
+	" property TEXT,"
+	" verdict TEXT NOT NULL CHECK (verdict IN ('holds', 'violated')),"
+	" expected TEXT NOT NULL CHECK (expected IN ('holds', 'violated')),"
+	" strategy TEXT,"
+	" schedules INTEGER,"
+	" exhausted INTEGER,"
+	" shrink_runs INTEGER,"
+	" message TEXT,"
+	" choices TEXT,"
+	" trail TEXT,"
+	" PRIMARY KEY (run_id, arm));\n"
+	"CREATE VIEW check_verdicts AS SELECT r.scenario AS scenario, t.arm AS arm,"
+	" t.run_id AS run_id, r.started_at AS started_at, t.ord AS ord, t.policy AS policy,"
+	" t.page AS page, t.reader AS reader, t.property AS property, t.verdict AS verdict,"
+	" t.expected AS expected, t.verdict = t.expected AS as_expected, t.strategy AS strategy,"
+	" t.schedules AS schedules, t.exhausted AS exhausted, t.shrink_runs AS shrink_runs,"
+	" t.message AS message, t.choices AS choices"
+	" FROM trails AS t JOIN runs AS r ON r.run_id = t.run_id"
+	" WHERE r.status = 'complete' AND NOT EXISTS (SELECT 1 FROM trails AS ot"
+	" JOIN runs AS o ON o.run_id = ot.run_id"
+	" WHERE ot.arm = t.arm AND o.status = 'complete' AND o.scenario IS r.scenario"
+	" AND (o.started_at > r.started_at"
+	" OR (o.started_at = r.started_at AND o.rowid > r.rowid)));\n";
+
 static const char *const migrations[] = {
 	schema_v1, /* 0 -> 1: create everything */
 	schema_v2, /* 1 -> 2: arms.migration */
+	schema_v3, /* 2 -> 3: trails, check_verdicts */
 };
 
 _Static_assert(VT_ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -1006,24 +1052,24 @@ static int put_expectations(struct store *s, const char *run_id, const struct re
 	return rc;
 }
 
-int store_finish_run(struct store *s, const char *run_id, const struct results *r,
-		     const struct recording *const *recs, char *err, size_t errlen)
+/*
+ * The end of a results transaction (store_finish_run, store_finish_check), begun with BEGIN
+ * IMMEDIATE; rc says how writing the results went. When it went well, sets the run 'complete'
+ * with finished_at and expectations_failed = failed, and commits; a run that is not 'running'
+ * (unknown, or finished already) fails the whole transaction. Any failure is reported in err
+ * under `what` and rolled back, leaving the run 'running'. Returns VT_OK or VT_EIO.
+ */
+static int complete_run(struct store *s, const char *run_id, unsigned failed, int rc,
+			const char *what, char *err, size_t errlen)
 {
-	char what[96], finished[32];
+	char finished[32];
 	struct binder b;
-	int rc;
 
-	snprintf(what, sizeof(what), "writing the results of run %s", run_id);
-	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	for (unsigned i = 0; i < r->narms && rc == SQLITE_OK; i++)
-		rc = put_arm(s, run_id, i, &r->arms[i], recs ? recs[i] : NULL, err, errlen);
-	if (rc == SQLITE_OK)
-		rc = put_expectations(s, run_id, r);
 	if (rc == SQLITE_OK) {
 		utc_now(finished);
 		b = bind_start(s->st[ST_FINISH_RUN]);
 		b_text(&b, finished);
-		b_int(&b, r->failed);
+		b_int(&b, failed);
 		b_text(&b, run_id);
 		rc = bind_exec(&b);
 		if (rc == SQLITE_OK && sqlite3_changes(s->db) != 1) {
@@ -1040,4 +1086,59 @@ int store_finish_run(struct store *s, const char *run_id, const struct results *
 		db_error(s, s->path, what, rc, err, errlen);
 	rollback(s);
 	return VT_EIO;
+}
+
+int store_finish_run(struct store *s, const char *run_id, const struct results *r,
+		     const struct recording *const *recs, char *err, size_t errlen)
+{
+	char what[96];
+	int rc;
+
+	snprintf(what, sizeof(what), "writing the results of run %s", run_id);
+	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	for (unsigned i = 0; i < r->narms && rc == SQLITE_OK; i++)
+		rc = put_arm(s, run_id, i, &r->arms[i], recs ? recs[i] : NULL, err, errlen);
+	if (rc == SQLITE_OK)
+		rc = put_expectations(s, run_id, r);
+	return complete_run(s, run_id, r->failed, rc, what, err, errlen);
+}
+
+/* ---- a check run's verdicts ------------------------------------------------------------- */
+
+static const char *verdict_name(bool violated)
+{
+	return violated ? "violated" : "holds";
+}
+
+int store_finish_check(struct store *s, const char *run_id, const struct trail_row *rows,
+		       unsigned n, unsigned failed, char *err, size_t errlen)
+{
+	char what[96];
+	int rc;
+
+	snprintf(what, sizeof(what), "writing the verdicts of check run %s", run_id);
+	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	for (unsigned i = 0; i < n && rc == SQLITE_OK; i++) {
+		const struct trail_row *t = &rows[i];
+		struct binder b = bind_start(s->st[ST_INS_TRAIL]);
+
+		b_text(&b, run_id);
+		b_text(&b, t->arm);
+		b_int(&b, t->ord);
+		b_text(&b, t->policy);
+		b_text(&b, t->page);
+		b_text(&b, t->reader);
+		b_text(&b, t->property);
+		b_text(&b, verdict_name(t->violated));
+		b_text(&b, verdict_name(t->expected_violation));
+		b_text(&b, t->strategy);
+		b_u64(&b, t->schedules);
+		b_int(&b, t->exhausted);
+		b_u64(&b, t->shrink_runs);
+		b_text(&b, t->message);
+		b_text(&b, t->choices);
+		b_text(&b, t->trail);
+		rc = bind_exec(&b);
+	}
+	return complete_run(s, run_id, failed, rc, what, err, errlen);
 }

@@ -6,7 +6,14 @@
  * sets the status to 'complete'. A process killed in between leaves the run 'running' (shown as
  * incomplete) and every earlier run intact. WAL journal, a busy timeout, prepared statements.
  *
- * Schema (user_version 1; README "Results database"):
+ * A check run (bin/sim check, issue 7) has the same run row (duration_ns 0); its results are one
+ * trails row per arm explored, written with the status change by store_finish_check.
+ *
+ * Schema (README "Results database"); PRAGMA user_version is its version, and store_open brings
+ * an older database to the current one in one transaction:
+ *   1  every table and view below but those marked v2 or v3
+ *   2  adds arms.migration (issue 6)
+ *   3  adds the table trails and the view check_verdicts (issue 7)
  *
  *   runs(run_id TEXT PRIMARY KEY,        -- 32 hex digits from the OS's random source
  *        scenario TEXT, path TEXT,
@@ -19,6 +26,7 @@
  *        duration_ns INTEGER, expectations_failed INTEGER)
  *   arms(run_id, arm, ord, policy, page, reader, options, host_tsc_stable, host_clocksource,
  *        host_tsc_khz, series_interval_ns, violations_dropped, timeline_dropped,
+ *        migration,                     -- the migration algorithm, NULL when none (v2)
  *        PRIMARY KEY (run_id, arm))
  *   metrics(run_id, arm, metric, value, unit, PRIMARY KEY (run_id, arm, metric))
  *        -- long format: every metric and every layer fact (unit 'fact'); integers stored as
@@ -28,11 +36,23 @@
  *        context)          -- kind: warp, backstep, expectation
  *   timeline(run_id, arm, kind, t_ns, length_ns, vcpu, from_cpu, to_cpu)
  *   expectations(run_id, ord, text, held, lhs, rhs)
+ *   trails(run_id, arm, ord, policy, page, reader,    -- one per arm a check explored (v3)
+ *        property,                      -- the property violated, NULL when it holds
+ *        verdict, expected,             -- 'holds' or 'violated': found, and what the scenario
+ *                                       -- expects (check.expect)
+ *        strategy, schedules, exhausted, shrink_runs,  -- the exploration: dfs/bfs/random/pct,
+ *                                       -- schedules run, 1 when the bounded space was covered
+ *        message, choices,              -- the counterexample: what went wrong, the explorer's
+ *                                       -- answers ("3 0 1 2"); NULL when it holds
+ *        trail,                         -- the whole trail file (bin/sim replay), or NULL
+ *        PRIMARY KEY (run_id, arm))
  * Views:
  *   metrics_wide       -- one row per (run_id, arm), one column per metric
  *   latest_runs        -- the latest complete run of each scenario
  *   arms_side_by_side  -- per (run_id, metric): "arm=value" for every arm
  *   incomplete_runs    -- runs still 'running' (killed, or in progress)
+ *   check_verdicts     -- per (scenario, arm): the verdict of the latest complete check run
+ *                         that explored the arm, with as_expected (v3)
  */
 #ifndef VT_STORE_H
 #define VT_STORE_H
@@ -53,7 +73,7 @@ struct run_info {
 	sim_ns duration_ns;
 };
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 /*
@@ -76,5 +96,31 @@ int store_begin_run(struct store *s, const struct run_info *ri, char run_id[33],
  */
 int store_finish_run(struct store *s, const char *run_id, const struct results *r,
 		     const struct recording *const *recs, char *err, size_t errlen);
+
+/* One arm's verdict from a check run (a trails row); its strings are read during the call only. */
+struct trail_row {
+	const char *arm;
+	unsigned ord;                /* the arm's index in the scenario */
+	const char *policy, *page, *reader;
+	const char *property;        /* the property violated; NULL when it holds */
+	bool violated;               /* the verdict */
+	bool expected_violation;     /* the scenario's check.expect */
+	const char *strategy;        /* "dfs", "bfs", "random", "pct" */
+	uint64_t schedules;          /* schedules explored */
+	bool exhausted;              /* the bounded space was covered (not a budget stop) */
+	uint64_t shrink_runs;        /* runs spent shrinking the counterexample */
+	const char *message;         /* what the counterexample shows; may be NULL */
+	const char *choices;         /* the explorer's answers, "3 0 1 2", or NULL */
+	const char *trail;           /* the whole trail file text, or NULL */
+};
+
+/*
+ * Writes rows[0..n) as trails rows and sets the run 'complete' with expectations_failed = failed
+ * (the arms whose verdict is not the expected one), all in one transaction, as store_finish_run
+ * does. On failure nothing of it is written and the run stays 'running'; err names the database,
+ * the run and the problem.
+ */
+int store_finish_check(struct store *s, const char *run_id, const struct trail_row *rows,
+		       unsigned n, unsigned failed, char *err, size_t errlen);
 
 #endif /* VT_STORE_H */

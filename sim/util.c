@@ -100,3 +100,24 @@ const char *util_clocksource_name(enum host_clocksource cs)
 		return "auto";
 	}
 }
+
+char *util_join_lines(const char *const *v, unsigned n)
+{
+	size_t len = 1, at = 0;
+	char *s;
+
+	for (unsigned i = 0; i < n; i++)
+		len += strlen(v[i]) + 1;
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	for (unsigned i = 0; i < n; i++) {
+		size_t k = strlen(v[i]);
+
+		memcpy(s + at, v[i], k);
+		at += k;
+		s[at++] = '\n';
+	}
+	s[at] = '\0';
+	return s;
+}

@@ -20,4 +20,8 @@ bool util_find_dir(const char *env_var, const char *sub, const char *probe, char
 /* "tsc", "hpet", "acpi_pm" ("auto" before resolution). */
 const char *util_clocksource_name(enum host_clocksource cs);
 
+/* The strings joined, each followed by a newline (malloc'd; "" when n is 0; NULL when out of
+ * memory): the --set arguments as the results database and trail files record them. */
+char *util_join_lines(const char *const *v, unsigned n);
+
 #endif /* VT_UTIL_H */

@@ -322,6 +322,17 @@ static void migration_restore(struct world *w, unsigned i)
 	}
 }
 
+void world_migrate_now(struct world *w)
+{
+	sim_ns stop = w->now;
+
+	migration_stop(w);
+	for (unsigned i = 0; i < w->vm.nvcpus; i++) {
+		w->now = stop + w->cfg->migration.downtime + i * w->cfg->migration.vcpu_gap;
+		migration_restore(w, i);
+	}
+}
+
 /*
  * A nested host moved by its outer hypervisor to a machine whose TSC runs at outer.freq, without
  * scaling (seed 003). With re-enlightenment (Hyper-V) the outer hypervisor emulates the old

@@ -188,6 +188,10 @@ sim_ns world_interval(struct world *w, enum choice_kind kind, unsigned index, do
 /* Schedules an event (errors are recorded in w->error). */
 void world_push(struct world *w, sim_ns t, enum ev_kind kind, uint32_t who, uint32_t arg);
 
+/* The scenario's migration, all at once from w->now (the model checker's environment): the stop,
+ * each vCPU's restore at its instant (w->now moves to the last), the judgement, the resume. */
+void world_migrate_now(struct world *w);
+
 /* vcpu.c */
 int vcpu_setup(struct world *w);
 void vcpu_boot(struct world *w);

@@ -1,6 +1,7 @@
 /*
  * check_store.c: the results database (sim/store.c). A run written and read back with plain SQL,
- * field by field, with the views; the status of a run begun and never finished, and of one whose
+ * field by field, with the views, and a check run's verdicts and trails the same way; older
+ * schemas upgraded at open; the status of a run begun and never finished, and of one whose
  * writer is killed (SIGKILL) in the middle of its results; a database locked by another
  * connection; and the failures a user meets (read-only, disk full, I/O error, not a database, a
  * newer schema), injected the way SQLite tests itself: a VFS shim that wraps the real one and
@@ -174,7 +175,7 @@ static void assert_integrity(const char *path)
 static int64_t result_rows(sqlite3 *db, const char *run_id)
 {
 	static const char *const tables[] = { "arms", "metrics", "series", "violations",
-					      "timeline", "expectations" };
+					      "timeline", "expectations", "trails" };
 	int64_t n = 0;
 
 	for (size_t i = 0; i < VT_ARRAY_SIZE(tables); i++)
@@ -695,10 +696,10 @@ START_TEST(test_round_trip)
 	ck_assert_str_eq(qs(db, buf, sizeof(buf), "PRAGMA journal_mode"), "wal");
 	ck_assert_str_eq(qs(db, buf, sizeof(buf), "SELECT group_concat(name, ',') FROM (SELECT name"
 			    " FROM sqlite_master WHERE type = 'table' ORDER BY name)"),
-			 "arms,expectations,metrics,runs,series,timeline,violations");
+			 "arms,expectations,metrics,runs,series,timeline,trails,violations");
 	ck_assert_str_eq(qs(db, buf, sizeof(buf), "SELECT group_concat(name, ',') FROM (SELECT name"
 			    " FROM sqlite_master WHERE type = 'view' ORDER BY name)"),
-			 "arms_side_by_side,incomplete_runs,latest_runs,metrics_wide");
+			 "arms_side_by_side,check_verdicts,incomplete_runs,latest_runs,metrics_wide");
 	check_run_row(db, id);
 	check_arms(db, t, id);
 	check_metrics(db, t, id);
@@ -745,7 +746,7 @@ START_TEST(test_views_latest_incomplete)
 {
 	struct rt *t = rt_new();
 	struct store *s = open_ok(g_db);
-	char r1[33], r2[33], r3[33], o1[33], buf[64];
+	char r1[33], r2[33], r3[33], o1[33], buf[64], want[64];
 	struct run_info other = t->ri;
 	sqlite3 *db;
 
@@ -765,8 +766,9 @@ START_TEST(test_views_latest_incomplete)
 	ck_assert_str_eq(qs(db, buf, sizeof(buf), "SELECT run_id FROM latest_runs"
 			    " WHERE scenario = 'other'"), o1);
 	ck_assert_int_eq(qi(db, "SELECT count(*) FROM incomplete_runs"), 1);
+	snprintf(want, sizeof(want), "%s running", r3);
 	ck_assert_str_eq(qs(db, buf, sizeof(buf), "SELECT run_id || ' ' || status FROM incomplete_runs"),
-			 (snprintf(buf, sizeof(buf), "%s running", r3), buf));
+			 want);
 	/* started_at wins over insertion order. */
 	raw_execf(db, "UPDATE runs SET started_at = '2999-01-01T00:00:00.000Z' WHERE run_id = %Q",
 		  r1);
@@ -781,6 +783,254 @@ START_TEST(test_views_latest_incomplete)
 	sqlite3_close(db);
 	assert_integrity(g_db);
 	rt_free(t);
+}
+END_TEST
+
+/* ---- a check run's verdicts ------------------------------------------------------------ */
+
+/* The run row of a check run: as a run's, with no duration. */
+static const struct run_info CT_RUN = { "store-chk", "scenarios/store-chk.scn", "name = chk\n", 11,
+					"check.schedules=1000", "", 0 };
+
+/* A trail file's text (bin/sim check writes the whole file; the store keeps it verbatim). */
+static const char CT_TRAIL[] =
+	"vtsim-trail 1\nversion 0.1.0\nscenario store-chk\npath scenarios/store-chk.scn\narm a\n"
+	"seed 11\nset check.schedules=1000\nstrategy dfs\nproperty monotonic\nexpect violated\n"
+	"message vCPU 1 read 5 ns before vCPU 0's earlier read\nchoices 4 3 0 1 2\ntext\n"
+	"name = chk\n";
+
+/*
+ * Two verdicts: arm a violated as expected, with its counterexample; arm b (the scenario's third
+ * arm, ord 2) holds where a violation was expected, with everything optional NULL. The schedules
+ * exceed 2^32 so that a 32-bit truncation would show.
+ */
+static void ct_rows(struct trail_row rows[2], const char *trail)
+{
+	rows[0] = (struct trail_row){
+		.arm = "a", .ord = 0, .policy = "tsc-offset", .page = "kvmclock",
+		.reader = "kvmclock", .property = "monotonic", .violated = true,
+		.expected_violation = true, .strategy = "dfs", .schedules = 5000000007ULL,
+		.exhausted = true, .shrink_runs = 17,
+		.message = "vCPU 1 read 5 ns before vCPU 0's earlier read", .choices = "3 0 1 2",
+		.trail = trail,
+	};
+	rows[1] = (struct trail_row){
+		.arm = "b", .ord = 2, .policy = "gtsc-resume", .page = "none", .reader = "tsc",
+		.property = NULL, .violated = false, .expected_violation = true, .strategy = "pct",
+		.schedules = 1000, .exhausted = false, .shrink_runs = 0, .message = NULL,
+		.choices = NULL, .trail = NULL,
+	};
+}
+
+static void finish_check_ok(struct store *s, const char *id, const struct trail_row *rows,
+			    unsigned n, unsigned failed)
+{
+	char err[512] = "";
+
+	ck_assert_msg(store_finish_check(s, id, rows, n, failed, err, sizeof(err)) == VT_OK,
+		      "finish_check: %s", err);
+}
+
+static int64_t trail_rows(sqlite3 *db, const char *run_id)
+{
+	return qi(db, "SELECT count(*) FROM trails WHERE run_id = %Q", run_id);
+}
+
+/* Column c is NULL. */
+static void assert_null(sqlite3_stmt *st, int c)
+{
+	ck_assert_msg(sqlite3_column_type(st, c) == SQLITE_NULL, "column %s is %s, not NULL",
+		      sqlite3_column_name(st, c), col_text(st, c));
+}
+
+/* Column c is an INTEGER with value v. */
+static void assert_int(sqlite3_stmt *st, int c, int64_t v)
+{
+	ck_assert_msg(sqlite3_column_type(st, c) == SQLITE_INTEGER, "column %s is not an integer",
+		      sqlite3_column_name(st, c));
+	ck_assert_int_eq(sqlite3_column_int64(st, c), v);
+}
+
+/* The check run's row: complete, finished, no duration, expectations_failed as passed. */
+static void check_ct_run_row(sqlite3 *db, const char *id, int64_t failed)
+{
+	sqlite3_stmt *st = qrows(db, "SELECT status, finished_at >= started_at, length(finished_at),"
+				 " duration_ns, expectations_failed, scenario, seed, overrides"
+				 " FROM runs WHERE run_id = %Q", id);
+
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_str_eq(col_text(st, 0), "complete");
+	assert_int(st, 1, 1);
+	assert_int(st, 2, 24);
+	assert_int(st, 3, 0);
+	assert_int(st, 4, failed);
+	ck_assert_str_eq(col_text(st, 5), "store-chk");
+	assert_int(st, 6, 11);
+	ck_assert_str_eq(col_text(st, 7), "check.schedules=1000");
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+}
+
+/*
+ * A check run written and read back column by column; the run completes with the failed count;
+ * a second finish, or an unknown run, fails whole and names the database and the run.
+ */
+START_TEST(test_check_round_trip)
+{
+	struct store *s = open_ok(g_db);
+	struct trail_row rows[2];
+	char id[33], bad[33] = "00000000000000000000000000000000", err[512], buf[64];
+	sqlite3_stmt *st;
+	sqlite3 *db;
+
+	begin_ok(s, &CT_RUN, id);
+	ct_rows(rows, CT_TRAIL);
+	finish_check_ok(s, id, rows, 2, 1);
+
+	db = raw_open(g_db);
+	st = qrows(db, "SELECT run_id, arm, ord, policy, page, reader, property, verdict, expected,"
+		       " strategy, schedules, exhausted, shrink_runs, message, choices, trail"
+		       " FROM trails WHERE run_id = %Q ORDER BY ord", id);
+	ck_assert_int_eq(sqlite3_column_count(st), 16);
+
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_str_eq(col_text(st, 0), id);
+	ck_assert_str_eq(col_text(st, 1), "a");
+	assert_int(st, 2, 0);
+	ck_assert_str_eq(col_text(st, 3), "tsc-offset");
+	ck_assert_str_eq(col_text(st, 4), "kvmclock");
+	ck_assert_str_eq(col_text(st, 5), "kvmclock");
+	ck_assert_str_eq(col_text(st, 6), "monotonic");
+	ck_assert_str_eq(col_text(st, 7), "violated");
+	ck_assert_str_eq(col_text(st, 8), "violated");
+	ck_assert_str_eq(col_text(st, 9), "dfs");
+	assert_int(st, 10, 5000000007LL);
+	assert_int(st, 11, 1);
+	assert_int(st, 12, 17);
+	ck_assert_str_eq(col_text(st, 13), "vCPU 1 read 5 ns before vCPU 0's earlier read");
+	ck_assert_str_eq(col_text(st, 14), "3 0 1 2");
+	ck_assert_str_eq(col_text(st, 15), CT_TRAIL);
+
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_str_eq(col_text(st, 0), id);
+	ck_assert_str_eq(col_text(st, 1), "b");
+	assert_int(st, 2, 2);
+	ck_assert_str_eq(col_text(st, 3), "gtsc-resume");
+	ck_assert_str_eq(col_text(st, 4), "none");
+	ck_assert_str_eq(col_text(st, 5), "tsc");
+	assert_null(st, 6);
+	ck_assert_str_eq(col_text(st, 7), "holds");
+	ck_assert_str_eq(col_text(st, 8), "violated");
+	ck_assert_str_eq(col_text(st, 9), "pct");
+	assert_int(st, 10, 1000);
+	assert_int(st, 11, 0);
+	assert_int(st, 12, 0);
+	for (int c = 13; c <= 15; c++)
+		assert_null(st, c);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+
+	check_ct_run_row(db, id, 1);
+	/* A check run writes no measured results: trails are its only rows. */
+	ck_assert_int_eq(result_rows(db, id), 2);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM incomplete_runs"), 0);
+	sqlite3_close(db);
+
+	/* Finishing twice, or a run that does not exist: VT_EIO, nothing written. */
+	ck_assert_int_eq(store_finish_check(s, id, rows, 0, 0, err, sizeof(err)), VT_EIO);
+	ck_assert_msg(strstr(err, g_db) && strstr(err, id) && strstr(err, "'running'"), "%s", err);
+	ck_assert_int_eq(store_finish_check(s, id, rows, 2, 0, err, sizeof(err)), VT_EIO);
+	ck_assert_msg(strstr(err, g_db) && strstr(err, id), "%s", err);
+	ck_assert_int_eq(store_finish_check(s, bad, rows, 2, 0, err, sizeof(err)), VT_EIO);
+	ck_assert_msg(strstr(err, g_db) && strstr(err, bad), "%s", err);
+	ck_assert_int_eq(store_finish_check(s, bad, rows, 0, 0, err, sizeof(err)), VT_EIO);
+	ck_assert_msg(strstr(err, bad) && strstr(err, "'running'"), "%s", err);
+
+	/* No arm explored (every arm filtered out): the run still completes. */
+	{
+		char id0[33];
+
+		begin_ok(s, &CT_RUN, id0);
+		finish_check_ok(s, id0, NULL, 0, 0);
+		db = raw_open(g_db);
+		check_ct_run_row(db, id0, 0);
+		ck_assert_int_eq(trail_rows(db, id0), 0);
+		sqlite3_close(db);
+	}
+	store_close(s);
+
+	db = raw_open(g_db);
+	ck_assert_int_eq(trail_rows(db, id), 2);
+	ck_assert_int_eq(trail_rows(db, bad), 0);
+	ck_assert_str_eq(run_status(db, bad, buf, sizeof(buf)), "absent");
+	check_ct_run_row(db, id, 1);
+	/* Deleting the run deletes its trails (ON DELETE CASCADE). */
+	raw_execf(db, "PRAGMA foreign_keys = ON; DELETE FROM runs WHERE run_id = %Q", id);
+	ck_assert_int_eq(trail_rows(db, id), 0);
+	sqlite3_close(db);
+	assert_integrity(g_db);
+}
+END_TEST
+
+/*
+ * check_verdicts: per scenario and arm, the latest complete check run that explored the arm. A
+ * later run that checked only arm a (--arm a) replaces a's verdict and leaves b's; another
+ * scenario's verdicts are its own.
+ */
+START_TEST(test_check_verdicts_latest)
+{
+	struct store *s = open_ok(g_db);
+	struct run_info other = CT_RUN;
+	struct trail_row rows[2], later;
+	char r1[33], r2[33], o1[33], buf[128], want[128];
+	sqlite3_stmt *st;
+	sqlite3 *db;
+
+	other.scenario = "other-chk";
+	ct_rows(rows, CT_TRAIL);
+	begin_ok(s, &CT_RUN, r1);
+	finish_check_ok(s, r1, rows, 2, 1);
+	begin_ok(s, &other, o1);
+	finish_check_ok(s, o1, rows, 1, 0);
+	later = rows[0];
+	later.violated = false;
+	later.property = later.message = later.choices = later.trail = NULL;
+	begin_ok(s, &CT_RUN, r2);
+	finish_check_ok(s, r2, &later, 1, 1);
+	store_close(s);
+
+	db = raw_open(g_db);
+	st = qrows(db, "SELECT scenario, arm, run_id, verdict, expected, as_expected, property,"
+		       " schedules FROM check_verdicts ORDER BY scenario, ord");
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_str_eq(col_text(st, 0), "other-chk");
+	ck_assert_str_eq(col_text(st, 1), "a");
+	ck_assert_str_eq(col_text(st, 2), o1);
+	assert_int(st, 5, 1);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_str_eq(col_text(st, 0), "store-chk");
+	ck_assert_str_eq(col_text(st, 1), "a");
+	ck_assert_str_eq(col_text(st, 2), r2);
+	ck_assert_str_eq(col_text(st, 3), "holds");
+	ck_assert_str_eq(col_text(st, 4), "violated");
+	assert_int(st, 5, 0);
+	assert_null(st, 6);
+	assert_int(st, 7, 5000000007LL);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_str_eq(col_text(st, 0), "store-chk");
+	ck_assert_str_eq(col_text(st, 1), "b");
+	ck_assert_str_eq(col_text(st, 2), r1);
+	assert_int(st, 5, 0);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+
+	/* started_at wins over insertion order, as in latest_runs. */
+	raw_execf(db, "UPDATE runs SET started_at = '2999-01-01T00:00:00.000Z' WHERE run_id = %Q",
+		  r1);
+	snprintf(want, sizeof(want), "%s violated", r1);
+	ck_assert_str_eq(qs(db, buf, sizeof(buf), "SELECT run_id || ' ' || verdict FROM check_verdicts"
+			    " WHERE scenario = 'store-chk' AND arm = 'a'"), want);
+	sqlite3_close(db);
 }
 END_TEST
 
@@ -1197,11 +1447,11 @@ START_TEST(test_fault_open)
 		ver = qi(db, "PRAGMA user_version");
 		ck_assert_msg(ver == 0 || ver == STORE_SCHEMA_VERSION, "n=%d: version %lld", n,
 			      (long long)ver);
-		/* All or nothing: 7 tables and 4 views, or an empty database. */
+		/* All or nothing: 8 tables and 5 views, or an empty database. */
 		ck_assert_int_eq(qi(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"),
-				 ver == 0 ? 0 : 7);
+				 ver == 0 ? 0 : 8);
 		ck_assert_int_eq(qi(db, "SELECT count(*) FROM sqlite_master WHERE type = 'view'"),
-				 ver == 0 ? 0 : 4);
+				 ver == 0 ? 0 : 5);
 		sqlite3_close(db);
 		/* Without the fault, the same file opens and works. */
 		s = open_ok(path);
@@ -1307,6 +1557,81 @@ START_TEST(test_fault_finish)
 	assert_consistent(g_db);
 	shim_remove();
 	rt_free(t);
+}
+END_TEST
+
+/*
+ * store_finish_check failing at every fault point until it passes, as test_fault_finish: after
+ * each failure the check run is 'running' with no trails, the earlier check run is intact, and
+ * the run can still be finished. The trail is long enough (64 KiB) to span many pages.
+ */
+START_TEST(test_fault_finish_check)
+{
+	const struct fault_kind *fk = &FAULTS[_i];
+	struct trail_row rows[2];
+	struct store *s;
+	char done[33], err[512], buf[64];
+	size_t len = strlen(CT_TRAIL);
+	char *trail = malloc(64 << 10);
+	int n;
+
+	ck_assert_ptr_nonnull(trail);
+	for (size_t i = 0; i < (64 << 10) - 1; i++)
+		trail[i] = CT_TRAIL[i % len];
+	trail[(64 << 10) - 1] = '\0';
+	ct_rows(rows, trail);
+	shim_install();
+	s = open_ok(g_db);
+	begin_ok(s, &CT_RUN, done);
+	finish_check_ok(s, done, rows, 2, 1);
+	for (n = 0; n < 5000; n++) {
+		char id[33];
+		sqlite3 *db;
+		int rc;
+
+		begin_ok(s, &CT_RUN, id);
+		shim_arm(n, fk->rc);
+		err[0] = '\0';
+		rc = store_finish_check(s, id, rows, 2, 1, err, sizeof(err));
+		shim_disarm();
+		db = raw_open(g_db);
+		if (rc == VT_OK) {
+			check_ct_run_row(db, id, 1);
+			ck_assert_int_eq(trail_rows(db, id), 2);
+			ck_assert_int_eq(qi(db, "SELECT length(trail) FROM trails WHERE run_id = %Q"
+					     " AND arm = 'a'", id), (64 << 10) - 1);
+			sqlite3_close(db);
+			break;
+		}
+		ck_assert_int_eq(rc, VT_EIO);
+		ck_assert_msg(strstr(err, fk->words) && strstr(err, g_db) && strstr(err, id),
+			      "n=%d: %s", n, err);
+		ck_assert_str_eq(run_status(db, id, buf, sizeof(buf)), "running");
+		ck_assert_str_eq(qs(db, buf, sizeof(buf), "SELECT coalesce(finished_at, 'none') || ' '"
+				    " || coalesce(expectations_failed, 'none') FROM runs"
+				    " WHERE run_id = %Q", id), "none none");
+		ck_assert_int_eq(trail_rows(db, id), 0);
+		check_ct_run_row(db, done, 1);
+		ck_assert_int_eq(trail_rows(db, done), 2);
+		sqlite3_close(db);
+
+		if (n % 2 == 0) {
+			finish_check_ok(s, id, rows, 2, 1);
+		} else {
+			store_close(s);
+			db = raw_open(g_db);
+			ck_assert_str_eq(run_status(db, id, buf, sizeof(buf)), "running");
+			ck_assert_int_eq(trail_rows(db, id), 0);
+			sqlite3_close(db);
+			s = open_ok(g_db);
+		}
+		assert_consistent(g_db);
+	}
+	ck_assert_msg(n >= 3 && n < 5000, "store_finish_check passed %d fault points", n);
+	store_close(s);
+	assert_consistent(g_db);
+	shim_remove();
+	free(trail);
 }
 END_TEST
 
@@ -1635,7 +1960,8 @@ static double now_ms(void)
 START_TEST(test_busy)
 {
 	struct rt *t = rt_new();
-	char id[33], id2[33], err[512] = "", buf[64], path[400];
+	char id[33], id2[33], cid[33], err[512] = "", buf[64], path[400];
+	struct trail_row rows[2];
 	struct store *s, *s2 = NULL;
 	sqlite3 *other;
 	double t0, waited;
@@ -1643,6 +1969,7 @@ START_TEST(test_busy)
 	setenv("VTSIM_DB_BUSY_MS", "200", 1);
 	s = open_ok(g_db);
 	begin_ok(s, &t->ri, id);
+	begin_ok(s, &CT_RUN, cid);
 
 	other = raw_open(g_db);
 	raw_exec(other, "BEGIN EXCLUSIVE");
@@ -1655,17 +1982,25 @@ START_TEST(test_busy)
 	/* The results too: the run stays 'running', nothing written. */
 	ck_assert_int_eq(store_finish_run(s, id, &t->res, t->recs, err, sizeof(err)), VT_EIO);
 	ck_assert_msg(strstr(err, "locked") && strstr(err, id), "%s", err);
+	/* And a check run's verdicts. */
+	ct_rows(rows, CT_TRAIL);
+	ck_assert_int_eq(store_finish_check(s, cid, rows, 2, 1, err, sizeof(err)), VT_EIO);
+	ck_assert_msg(strstr(err, "locked") && strstr(err, g_db) && strstr(err, cid), "%s", err);
 	/* A database in WAL mode can still be opened (and read) meanwhile. */
 	s2 = open_ok(g_db);
 	store_close(s2);
 	raw_exec(other, "COMMIT");
 	ck_assert_str_eq(run_status(other, id, buf, sizeof(buf)), "running");
 	ck_assert_int_eq(result_rows(other, id), 0);
+	ck_assert_str_eq(run_status(other, cid, buf, sizeof(buf)), "running");
+	ck_assert_int_eq(result_rows(other, cid), 0);
 
-	/* Released: both succeed. */
+	/* Released: all succeed. */
 	begin_ok(s, &t->ri, id2);
 	finish_ok(s, id, t);
+	finish_check_ok(s, cid, rows, 2, 1);
 	ck_assert_str_eq(run_status(other, id, buf, sizeof(buf)), "complete");
+	ck_assert_str_eq(run_status(other, cid, buf, sizeof(buf)), "complete");
 	store_close(s);
 
 	/* A new database whose schema cannot be created while another holds the lock. */
@@ -1760,7 +2095,23 @@ START_TEST(test_foreign_tables)
 }
 END_TEST
 
-/* A version 1 database (before arms.migration) is brought to version 2 at open. */
+/* Whether the schema has an object of this type ('table', 'view') and name. */
+static bool has_object(sqlite3 *db, const char *type, const char *name)
+{
+	return qi(db, "SELECT count(*) FROM sqlite_master WHERE type = %Q AND name = %Q", type,
+		  name) == 1;
+}
+
+/* Makes the current database a version 2 one: no trails, no check_verdicts. */
+static void downgrade_to_v2(sqlite3 *db)
+{
+	raw_exec(db, "DROP VIEW check_verdicts; DROP TABLE trails; PRAGMA user_version = 2");
+	ck_assert(!has_object(db, "table", "trails"));
+	ck_assert(!has_object(db, "view", "check_verdicts"));
+}
+
+/* A version 1 database (before arms.migration and trails) is brought to the current version at
+ * open, every step in turn. */
 START_TEST(test_upgrade_v1)
 {
 	struct store *s = open_ok(g_db);
@@ -1768,6 +2119,7 @@ START_TEST(test_upgrade_v1)
 
 	store_close(s);
 	db = raw_open(g_db);
+	downgrade_to_v2(db);
 	raw_exec(db, "DROP VIEW metrics_wide; ALTER TABLE arms DROP COLUMN migration; "
 		     "PRAGMA user_version = 1");
 	ck_assert_int_eq(qi(db, "SELECT count(*) FROM pragma_table_info('arms') "
@@ -1776,10 +2128,52 @@ START_TEST(test_upgrade_v1)
 	s = open_ok(g_db);
 	store_close(s);
 	db = raw_open(g_db);
-	ck_assert_int_eq(qi(db, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(qi(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(STORE_SCHEMA_VERSION, 3);
 	ck_assert_int_eq(qi(db, "SELECT count(*) FROM pragma_table_info('arms') "
 				"WHERE name = 'migration'"), 1);
+	ck_assert(has_object(db, "table", "trails"));
+	ck_assert(has_object(db, "view", "check_verdicts"));
 	sqlite3_close(db);
+	assert_integrity(g_db);
+}
+END_TEST
+
+/*
+ * A version 2 database (before trails) with a run in it is brought to version 3 at open: the
+ * table and its view appear, the run is untouched, and a check run can then be stored.
+ */
+START_TEST(test_upgrade_v2)
+{
+	struct rt *t = rt_new();
+	struct store *s = open_ok(g_db);
+	struct trail_row rows[2];
+	char id[33], cid[33];
+	sqlite3 *db;
+
+	begin_ok(s, &t->ri, id);
+	finish_ok(s, id, t);
+	store_close(s);
+	db = raw_open(g_db);
+	downgrade_to_v2(db);
+	sqlite3_close(db);
+
+	s = open_ok(g_db);
+	begin_ok(s, &CT_RUN, cid);
+	ct_rows(rows, CT_TRAIL);
+	finish_check_ok(s, cid, rows, 2, 1);
+	store_close(s);
+	db = raw_open(g_db);
+	ck_assert_int_eq(qi(db, "PRAGMA user_version"), 3);
+	ck_assert(has_object(db, "table", "trails"));
+	ck_assert(has_object(db, "view", "check_verdicts"));
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM pragma_table_info('trails')"), 16);
+	ck_assert_int_eq(result_rows(db, id), rt_rows());
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM trails WHERE run_id = %Q", cid), 2);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM check_verdicts"), 2);
+	sqlite3_close(db);
+	assert_integrity(g_db);
+	rt_free(t);
 }
 END_TEST
 
@@ -1829,6 +2223,9 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_foreign_tables);
 	tcase_add_test(tc, test_reopen_and_view_rebuild);
 	tcase_add_test(tc, test_upgrade_v1);
+	tcase_add_test(tc, test_upgrade_v2);
+	tcase_add_test(tc, test_check_round_trip);
+	tcase_add_test(tc, test_check_verdicts_latest);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 
@@ -1844,6 +2241,7 @@ Suite *store_suite(void)
 	tcase_add_loop_test(fault, test_fault_open, 0, (int)VT_ARRAY_SIZE(FAULTS));
 	tcase_add_loop_test(fault, test_fault_begin, 0, (int)VT_ARRAY_SIZE(FAULTS));
 	tcase_add_loop_test(fault, test_fault_finish, 0, (int)VT_ARRAY_SIZE(FAULTS));
+	tcase_add_loop_test(fault, test_fault_finish_check, 0, (int)VT_ARRAY_SIZE(FAULTS));
 	tcase_add_test(fault, test_readonly_file);
 	tcase_add_test(fault, test_file_size_limit);
 	tcase_set_timeout(fault, 120);

@@ -108,6 +108,32 @@ if grep -q '^[0-9]* guest-read cpu=[0-9] vcpu=[0-9] host_tsc=[0-9]* guest_tsc=[0
    grep -q ' migrate-out ' build/cli.trace; then
 	echo "ok   --trace"; pass=$((pass + 1)); else echo "FAIL --trace"; fail=$((fail + 1)); fi
 
+# Model checking: verdicts as expected (0), an unexpected counterexample (1), replay, bad trails.
+mkdir -p build/cli-trails
+rm -f build/cli-trails/*.trail
+check "check: verdicts as expected" 0 "4 of 4 arm(s) as expected" \
+	"$bin" check --quiet --trail-dir build/cli-trails scenarios/check/torn-pvclock.scn
+check "check: the counterexample is printed" 0 "vCPU 1's read #1 returned" \
+	"$bin" check --quiet --no-db --trail-dir build/cli-trails --arm naive scenarios/check/torn-pvclock.scn
+check "replay reproduces it" 0 "reproduced: no_torn violated" \
+	"$bin" replay build/cli-trails/torn-pvclock.naive.trail
+check "check: an unexpected counterexample" 1 "(expected: holds)" \
+	"$bin" check --quiet --no-db --trail-dir build/cli-trails --arm naive \
+	--set arm.naive.check.expect=holds scenarios/check/torn-pvclock.scn
+check "replay of a trail whose scenario expected none" 1 "reproduced" \
+	"$bin" replay build/cli-trails/torn-pvclock.naive.trail
+check "check: BFS" 0 "bfs," "$bin" check --quiet --no-db --strategy bfs --arm naive \
+	--trail-dir build/cli-trails scenarios/check/torn-pvclock.scn
+check "check: PCT" 0 "pct," "$bin" check --quiet --no-db --strategy pct --schedules 2000 \
+	--arm naive --trail-dir build/cli-trails scenarios/check/torn-pvclock.scn
+check "check: bad strategy" 2 "expected dfs, bfs, random or pct" \
+	"$bin" check --strategy dfz scenarios/check/torn-pvclock.scn
+check "check: bad property" 2 "expected a property" \
+	"$bin" check --no-db --set 'check.properties=[speed]' scenarios/check/torn-pvclock.scn
+check "replay: missing trail" 2 "cannot read trail" "$bin" replay build/no-such.trail
+printf 'not a trail\n' >build/cli-trails/bad.trail
+check "replay: not a trail" 2 "not a vtsim trail" "$bin" replay build/cli-trails/bad.trail
+
 # The README's key reference is the key table itself.
 sed -n '/<!-- keys:begin -->/,/<!-- keys:end -->/p' README.md | grep '^|' >build/readme.keys
 "$bin" keys --markdown >build/keys.md

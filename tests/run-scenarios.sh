@@ -9,7 +9,10 @@ fail=0 n=0
 for f in scenarios/*.scn scenarios/check/*.scn; do
 	[ -f "$f" ] || continue
 	n=$((n + 1))
-	if "$bin" --quiet --db build/scenarios.db "$f" >/dev/null 2>build/scenario.err; then
+	cmd=""
+	case $f in scenarios/check/*) cmd=check ;; esac
+	mkdir -p build/trails
+	if "$bin" $cmd --quiet --db build/scenarios.db ${cmd:+--trail-dir build/trails} "$f" >/dev/null 2>build/scenario.err; then
 		echo "ok   $f"
 	else
 		rc=$?

@@ -43,6 +43,19 @@ struct linux_vdso {
 	struct reader kernel; /* the kernel's kvm-clock, the system call's clocksource */
 };
 
+/* The kernel clocksource's state (flat: last_value and the flags). */
+static int vdso_copy_state(struct reader *dst, const struct reader *src)
+{
+	const struct linux_vdso *s = src->state;
+	struct linux_vdso *d = dst->state;
+	const unsigned char *from = s->kernel.state;
+	unsigned char *to = d->kernel.state;
+
+	for (size_t i = 0; i < reader_linux_kvmclock.state_size; i++)
+		to[i] = from[i];
+	return 0;
+}
+
 static int vdso_init(struct reader *r, const struct reader_ctx *ctx, const struct opt_set *opts)
 {
 	struct linux_vdso *s = r->state;
@@ -127,4 +140,5 @@ const struct reader_ops reader_linux_vdso = {
 	.fini = vdso_fini,
 	.reset = vdso_reset,
 	.read = vdso_read,
+	.copy_state = vdso_copy_state,
 };

@@ -60,6 +60,22 @@ static int netbsd_init(struct reader *r, const struct reader_ctx *ctx, const str
 	return 0;
 }
 
+/* The stamp, and every CPU's last value and skew (dst was initialized for as many CPUs). */
+static int netbsd_copy_state(struct reader *dst, const struct reader *src)
+{
+	struct netbsd_xen *d = dst->state;
+	const struct netbsd_xen *s = src->state;
+
+	if (d->ncpus != s->ncpus)
+		return 1;
+	d->stamp = s->stamp;
+	for (unsigned i = 0; i < s->ncpus; i++) {
+		d->last[i] = s->last[i];
+		d->skew[i] = s->skew[i];
+	}
+	return 0;
+}
+
 static void netbsd_fini(struct reader *r)
 {
 	struct netbsd_xen *s = r->state;
@@ -157,5 +173,6 @@ const struct reader_ops reader_netbsd = {
 	.state_size = sizeof(struct netbsd_xen),
 	.init = netbsd_init,
 	.fini = netbsd_fini,
+	.copy_state = netbsd_copy_state,
 	.read = netbsd_read,
 };

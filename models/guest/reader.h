@@ -45,6 +45,13 @@ struct reader_ops {
 	void (*reset)(struct reader *r);
 	/* One clock read by the current vCPU (env.h reaches the machine). The hot path. */
 	enum read_status (*read)(struct reader *r, uint64_t *ns);
+	/*
+	 * Optional: copy src's state into dst, an instance initialized with the same context
+	 * (the model checker snapshots a reader at a read's start to judge no_torn). NULL: the
+	 * state is flat (state_size bytes, no pointers) and is copied byte for byte. Returns 0, or
+	 * non-zero when the state cannot be copied (a plugin's lives in its shared object).
+	 */
+	int (*copy_state)(struct reader *dst, const struct reader *src);
 };
 
 struct reader {
