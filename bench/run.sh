@@ -35,3 +35,29 @@ echo "engine (--no-db): ${r1} kB at 10 s, ${r10} kB at 100 s (ratio $(awk -v a="
 r1=$(stats --set duration=10s bench/read-storm.scn | field maxrss_kb)
 r10=$(stats --set duration=100s bench/read-storm.scn | field maxrss_kb)
 echo "with the results database: ${r1} kB at 10 s, ${r10} kB at 100 s (the recording grows to its caps, then stays)"
+
+echo "== model checker (bin/sim check; median of $runs) =="
+# A fixed model searched exhaustively: schedules per second (every schedule re-runs the arm's
+# world from boot: world_init, the boot updates, the coroutines), and the time to the torn-read
+# counterexample (issue 7's target: under one second), shrinking included.
+chk() { "$bin" check --quiet --no-db --trail-dir build "$@" 2>/dev/null; }
+: >build/bench.chk
+i=0
+while [ $i -lt $runs ]; do
+	chk --arm linux-clamp scenarios/check/warp-per-vcpu.scn |
+		sed -n 's/.* \([0-9]*\) schedules, .* \([0-9.]*\) s;.*/\1 \2/p' >>build/bench.chk
+	i=$((i + 1))
+done
+rate=$(awk '$2 > 0 { print $1 / $2 }' build/bench.chk | median)
+n=$(head -n 1 build/bench.chk | cut -d' ' -f1)
+echo "warp-per-vcpu, arm linux-clamp (exhaustive, $n schedules): $(printf '%.0f' "$rate") schedules/s"
+: >build/bench.chk
+i=0
+while [ $i -lt $runs ]; do
+	s=$(date +%s.%N)
+	chk --arm naive scenarios/check/torn-pvclock.scn >/dev/null
+	e=$(date +%s.%N)
+	awk -v s="$s" -v e="$e" 'BEGIN { printf "%.4f\n", e - s }' >>build/bench.chk
+	i=$((i + 1))
+done
+echo "torn-pvclock, arm naive: counterexample found, shrunk and printed in $(median <build/bench.chk) s (whole process)"

@@ -402,7 +402,7 @@ int check_main(int argc, char **argv, FILE *out, FILE *err)
 				ok ? ", as expected" : " (expected: holds)");
 		else
 			fprintf(out, "holds%s\n", ok ? ", as expected" : " (expected: a counterexample)");
-		fprintf(out, "  %s, %llu schedules, %llu states, deepest %u choices, %.2f s%s\n",
+		fprintf(out, "  %s, %llu schedules, %llu states, deepest %u choices, %.3f s%s\n",
 			strategy_names[co.strategy], (unsigned long long)res.stats.schedules,
 			(unsigned long long)res.stats.states, res.stats.max_depth, res.stats.seconds,
 			res.violated ? "; stopped at the first counterexample"
