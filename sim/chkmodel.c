@@ -17,6 +17,19 @@
 #include <string.h>
 #include <ucontext.h>
 
+/* AddressSanitizer must be told about stack switches (its fiber interface), or it mistakes the
+ * coroutines' stacks for overflows of the main one. */
+#if defined(__SANITIZE_ADDRESS__)
+#define VT_ASAN_FIBERS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VT_ASAN_FIBERS 1
+#endif
+#endif
+#ifdef VT_ASAN_FIBERS
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 #include "chkmodel.h"
 #include "genv.h"
 #include "layers.h"
@@ -80,6 +93,8 @@ struct chkmodel {
 	unsigned current;
 	unsigned streak;            /* steps the current thread took in a row */
 	ucontext_t main_uc;
+	const void *main_stack;     /* the scheduler's stack (ASan's fiber bookkeeping) */
+	size_t main_stack_size;
 	sim_ns now;
 	bool any_done;
 	uint64_t max_done;          /* the largest value any read returned so far */
@@ -288,10 +303,46 @@ static bool torn_ok(struct chkmodel *m, const struct thread *t, uint64_t g)
 
 /* ---- readers ------------------------------------------------------------------------------- */
 
+/* Stack switches, annotated for ASan (no-ops otherwise). */
+static void enter_thread(struct chkmodel *m, struct thread *t)
+{
+#ifdef VT_ASAN_FIBERS
+	void *fake = NULL;
+
+	__sanitizer_start_switch_fiber(&fake, t->stack, CHK_STACK_BYTES);
+	swapcontext(&m->main_uc, &t->uc);
+	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#else
+	swapcontext(&m->main_uc, &t->uc);
+#endif
+}
+
+/* Called first thing on a coroutine's stack, after every switch into it. */
+static void arrived(struct chkmodel *m)
+{
+#ifdef VT_ASAN_FIBERS
+	__sanitizer_finish_switch_fiber(NULL, &m->main_stack, &m->main_stack_size);
+#else
+	(void)m;
+#endif
+}
+
 static void to_scheduler(struct thread *t)
 {
+	struct chkmodel *m = t->m;
+
 	t->cur = genv_current();
-	swapcontext(&t->uc, &t->m->main_uc);
+#ifdef VT_ASAN_FIBERS
+	{
+		void *fake = NULL;
+
+		__sanitizer_start_switch_fiber(&fake, m->main_stack, m->main_stack_size);
+		swapcontext(&t->uc, &m->main_uc);
+		__sanitizer_finish_switch_fiber(fake, &m->main_stack, &m->main_stack_size);
+	}
+#else
+	swapcontext(&t->uc, &m->main_uc);
+#endif
 	genv_set_current(t->cur);
 }
 
@@ -459,6 +510,7 @@ static void reader_main(int idx)
 	struct chkmodel *m = g_model;
 	struct thread *t = &m->th[idx];
 
+	arrived(m);
 	for (unsigned r = 0; r < m->cfg->check.reads && !chk_stopped(m->x); r++) {
 		uint64_t ns = 0, calls = 0;
 		bool livelock = false;
@@ -471,6 +523,10 @@ static void reader_main(int idx)
 		read_end(m, t, st, ns, livelock);
 	}
 	t->done = true;
+#ifdef VT_ASAN_FIBERS
+	/* This coroutine ends: NULL lets ASan free its fake stack. */
+	__sanitizer_start_switch_fiber(NULL, m->main_stack, m->main_stack_size);
+#endif
 	setcontext(&m->main_uc);
 }
 
@@ -702,7 +758,7 @@ static int model_run(void *ctx, struct chk_exec *x)
 		m->current = pick;
 		switch (m->th[pick].kind) {
 		case T_READER:
-			swapcontext(&m->main_uc, &m->th[pick].uc);
+			enter_thread(m, &m->th[pick]);
 			break;
 		case T_WRITER:
 			rc = writer_step(m);
