@@ -20,6 +20,38 @@ void evq_init(struct evq *q)
 	q->heap = NULL;
 	q->n = q->cap = 0;
 	q->next_seq = 0;
+	q->hole = false;
+}
+
+/* Places e at index i (a hole, or the root being replaced) and sifts it down among n entries. */
+static inline __attribute__((always_inline)) void sift_down(struct event *heap, size_t n,
+							      size_t i, struct event e)
+{
+	for (;;) {
+		size_t c = 4 * i + 1, best, end;
+
+		if (c >= n)
+			break;
+		best = c;
+		end = c + 4 < n ? c + 4 : n;
+		for (c = c + 1; c < end; c++)
+			if (before(&heap[c], &heap[best]))
+				best = c;
+		if (!before(&heap[best], &e))
+			break;
+		heap[i] = heap[best];
+		i = best;
+	}
+	heap[i] = e;
+}
+
+void evq_fill_hole(struct evq *q)
+{
+	size_t n = --q->n;
+
+	q->hole = false;
+	if (n > 0)
+		sift_down(q->heap, n, 0, q->heap[n]);
 }
 
 void evq_free(struct evq *q)
@@ -46,6 +78,12 @@ int evq_push(struct evq *q, sim_ns time, unsigned kind, uint32_t who, uint32_t a
 	e.seq_kind = (q->next_seq++ << EV_KIND_BITS) | kind;
 	e.who = who;
 	e.arg = arg;
+	if (q->hole) {
+		/* The new entry takes the popped root's place: one sift-down. */
+		q->hole = false;
+		sift_down(q->heap, q->n, 0, e);
+		return VT_OK;
+	}
 	/* Sift up: move parents down until e's place is found. */
 	i = q->n++;
 	while (i > 0) {
@@ -62,32 +100,11 @@ int evq_push(struct evq *q, sim_ns time, unsigned kind, uint32_t who, uint32_t a
 
 bool evq_pop(struct evq *q, struct event *out)
 {
-	struct event last;
-	size_t i = 0, n;
-
+	if (q->hole)
+		evq_fill_hole(q);
 	if (q->n == 0)
 		return false;
 	*out = q->heap[0];
-	n = --q->n;
-	if (n == 0)
-		return true;
-	last = q->heap[n];
-	/* Sift down: move the smallest child up until last's place is found. */
-	for (;;) {
-		size_t c = 4 * i + 1, best, end;
-
-		if (c >= n)
-			break;
-		best = c;
-		end = c + 4 < n ? c + 4 : n;
-		for (c = c + 1; c < end; c++)
-			if (before(&q->heap[c], &q->heap[best]))
-				best = c;
-		if (!before(&q->heap[best], &last))
-			break;
-		q->heap[i] = q->heap[best];
-		i = best;
-	}
-	q->heap[i] = last;
+	q->hole = true; /* the next push, peek or pop closes it */
 	return true;
 }

@@ -148,7 +148,8 @@ void genv_land_due(struct world *w, sim_ns t)
 
 /* ---- the environment ------------------------------------------------------------------ */
 
-static void step(enum vt_yield kind, sim_ns cost)
+/* Inlined into every environment call: it runs ~8 times per kvmclock read. */
+static inline __attribute__((always_inline)) void step(enum vt_yield kind, sim_ns cost)
 {
 	struct genv_read *r = cur;
 

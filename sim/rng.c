@@ -321,7 +321,9 @@ void rng_ziggurat_tables(double x[257], double f[257])
 #ifndef VT_ZIGGURAT_GEN
 #include "ziggurat.h"
 
-double rng_std_exp(rng_word_fn word, void *ctx)
+/* The ziggurat's body, inlined into its callers so that a known word source (the direct stream
+ * of rng_exp_interval_rng) is called directly. */
+static inline __attribute__((always_inline)) double std_exp_core(rng_word_fn word, void *ctx)
 {
 	for (;;) {
 		uint64_t u = word(ctx);
@@ -338,11 +340,21 @@ double rng_std_exp(rng_word_fn word, void *ctx)
 			return z;
 	}
 }
-#else
-/* The table generator has no tables yet: inversion (never used to generate them). */
+
 double rng_std_exp(rng_word_fn word, void *ctx)
 {
+	return std_exp_core(word, ctx);
+}
+#else
+/* The table generator has no tables yet: inversion (never used to generate them). */
+static inline double std_exp_core(rng_word_fn word, void *ctx)
+{
 	return -det_log(1.0 - rng_unit_from(word(ctx)));
+}
+
+double rng_std_exp(rng_word_fn word, void *ctx)
+{
+	return std_exp_core(word, ctx);
 }
 #endif
 
@@ -406,6 +418,22 @@ double dist_mean(const struct dist *d)
 
 /* Mean 1e9 / rate ns, rounded to nearest, at least 1 ns (two events never share an instant
  * by construction); a rate that is not positive (or NaN) means "never": 2^63 - 1. */
+static uint64_t stream_word(void *ctx)
+{
+	return rng_next(ctx);
+}
+
+uint64_t rng_exp_interval_rng(double rate_per_s, struct rng *r)
+{
+	uint64_t ns;
+
+	if (!(rate_per_s > 0))
+		return DIST_MAX;
+	/* The same operations as rng_exp_interval with words from r: the same value. */
+	ns = rng_round_clamp((1e9 / rate_per_s) * std_exp_core(stream_word, r));
+	return ns == 0 ? 1 : ns;
+}
+
 uint64_t rng_exp_interval(double rate_per_s, rng_word_fn word, void *ctx)
 {
 	uint64_t ns;

@@ -76,5 +76,8 @@ double rng_std_exp(rng_word_fn word, void *ctx);
 
 /* Exponential inter-arrival time (ns) of a Poisson process with `rate_per_s` events per second. */
 uint64_t rng_exp_interval(double rate_per_s, rng_word_fn word, void *ctx);
+/* rng_exp_interval with words straight from stream r (the simulation's hot path: no callback);
+ * the same value as rng_exp_interval with a word function returning rng_next(r). */
+uint64_t rng_exp_interval_rng(double rate_per_s, struct rng *r);
 
 #endif /* VT_RNG_H */

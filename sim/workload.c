@@ -132,13 +132,24 @@ void workload_on_run(struct world *w, struct vcpu_rt *v)
 		serve(w, v);
 }
 
+/* A periodic stream's period: 1e9 / rate ns, truncated, clamped into [1 ns, 2^62 ns] (the
+ * conversion of a larger double is undefined). */
+static sim_ns period_of(double rate)
+{
+	double p = 1e9 / rate;
+
+	return p >= 4.6e18 ? (sim_ns)1 << 62 : p < 1 ? 1 : (sim_ns)p;
+}
+
 static sim_ns next_interval(struct world *w, enum choice_kind k, unsigned idx, double rate)
 {
 	if (w->cfg->workload.arrivals == ARRIVALS_PERIODIC) {
-		double p = 1e9 / rate;
-
-		/* Clamped into [1 ns, 2^62 ns]: the conversion of a larger double is undefined. */
-		return p >= 4.6e18 ? (sim_ns)1 << 62 : p < 1 ? 1 : (sim_ns)p;
+		/* Computed once per stream kind at the start (the same value every time). */
+		if (k == CH_READ)
+			return w->period_read;
+		if (k == CH_LOCKED)
+			return w->period_locked;
+		return period_of(rate);
 	}
 	return world_interval(w, k, idx, rate);
 }
@@ -158,6 +169,8 @@ void workload_start(struct world *w)
 {
 	const struct config *cfg = w->cfg;
 
+	w->period_read = cfg->workload.read_rate > 0 ? period_of(cfg->workload.read_rate) : 0;
+	w->period_locked = cfg->workload.locked_rate > 0 ? period_of(cfg->workload.locked_rate) : 0;
 	for (unsigned i = 0; i < cfg->vm.nvcpus; i++) {
 		if (cfg->workload.read_rate > 0)
 			world_push(w, first_at(w, CH_READ, i, cfg->workload.read_rate), EV_READ, i, 0);

@@ -66,9 +66,8 @@ uint64_t world_draw(struct world *w, enum choice_kind kind, unsigned index, cons
 
 sim_ns world_interval(struct world *w, enum choice_kind kind, unsigned index, double rate)
 {
-	struct choice_ctx c = { w, kind, index };
-
-	return rng_exp_interval(rate, choice_word, &c);
+	/* sim_choose(w, kind, index, 0) is rng_next of this stream: the same draws, no callback. */
+	return rng_exp_interval_rng(rate, &w->streams[(size_t)kind * w->stream_stride + index]);
 }
 
 void vm_timer(struct vm *vm, const void *layer, sim_ns at, uint32_t arg)

@@ -147,6 +147,7 @@ struct world {
 
 	/* Workload. */
 	unsigned hop_vcpu;
+	sim_ns period_read, period_locked; /* periodic arrivals: the streams' periods (ns) */
 	sim_ns lock_busy_until;
 
 	struct metrics metrics;
