@@ -110,6 +110,7 @@ check-unit: $(BUILD)/check_vtsim $(BIN)
 check-cli: $(BIN)
 	tests/cli.sh $(BIN)
 	tests/calc.sh $(BIN)
+	sh tests/sweep.sh $(BIN)
 
 # Every scenario's expectations (exit 0 from bin/sim), results stored in build/scenarios.db.
 check-scenarios: $(BIN)

@@ -340,7 +340,8 @@ int check_main(int argc, char **argv, FILE *out, FILE *err)
 	}
 	if (!o.no_db) {
 		const char *db = o.db ? o.db : getenv("VTSIM_DB") ? getenv("VTSIM_DB") : "results.db";
-		struct run_info ri = { cfg.name, o.scenario, expanded, cfg.seed, overrides, plugins, 0 };
+		struct run_info ri = { cfg.name, o.scenario, expanded, cfg.seed, overrides, plugins, 0,
+				       NULL, NULL };
 
 		if (store_open(&st, db, dberr, sizeof(dberr)) != VT_OK ||
 		    store_begin_run(st, &ri, run_id, dberr, sizeof(dberr)) != VT_OK) {

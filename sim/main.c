@@ -23,12 +23,14 @@
 #include "config.h"
 #include "expand.h"
 #include "gate.h"
+#include "merge.h"
 #include "plugin.h"
 #include "registry.h"
 #include "report.h"
 #include "results.h"
 #include "scenario.h"
 #include "store.h"
+#include "sweep.h"
 #include "util.h"
 #include "world.h"
 
@@ -39,6 +41,8 @@ struct options {
 	const char *db;         /* --db PATH (default results.db) */
 	const char *baseline;   /* --baseline FILE: the regression gate */
 	const char *write_baseline; /* --write-baseline FILE */
+	const char *sweep_id;   /* --sweep-id ID, --sweep-point TEXT: set by bin/sim sweep */
+	const char *sweep_point;
 	unsigned nset;
 	const char **set;       /* copies of the --set arguments, in order (--seed N becomes "seed=N") */
 	unsigned narm;
@@ -54,6 +58,8 @@ static void usage(FILE *out)
 	      "       bin/sim report [DB] [-o DIR] [--run ID] [--scenario NAME]   plots and tables\n"
 	      "       bin/sim check SCENARIO [options]  model-check it (bin/sim check --help)\n"
 	      "       bin/sim replay TRAIL              rerun a counterexample trail\n"
+	      "       bin/sim sweep SCENARIO --param PATH=A..B[:STEP] --seeds 1..N [-j N]   grids\n"
+	      "       bin/sim merge OUT.db IN.db...     combine results databases\n"
 	      "options:\n"
 	      "  --seed N           override the scenario's seed\n"
 	      "  --set PATH=VALUE   override one key (repeatable), e.g. --set host.cpu[2].skew_ppm=40ppm\n"
@@ -140,7 +146,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		} else if ((strcmp(a, "--seed") == 0 || strcmp(a, "--set") == 0 ||
 			    strcmp(a, "--trace") == 0 || strcmp(a, "--arm") == 0 ||
 			    strcmp(a, "--db") == 0 || strcmp(a, "--baseline") == 0 ||
-			    strcmp(a, "--write-baseline") == 0) && !has_next) {
+			    strcmp(a, "--write-baseline") == 0 || strcmp(a, "--sweep-id") == 0 ||
+			    strcmp(a, "--sweep-point") == 0) && !has_next) {
 			fprintf(stderr, "sim: %s needs a value\n", a);
 			return EXIT_BADINPUT;
 		} else if (strcmp(a, "--seed") == 0) {
@@ -168,6 +175,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 			o->write_baseline = argv[++i];
 		} else if (strcmp(a, "--arm") == 0) {
 			o->arm[o->narm++] = argv[++i];
+		} else if (strcmp(a, "--sweep-id") == 0) {
+			o->sweep_id = argv[++i];
+		} else if (strcmp(a, "--sweep-point") == 0) {
+			o->sweep_point = argv[++i];
 		} else if (a[0] == '-' && a[1] != '\0') {
 			fprintf(stderr, "sim: unknown option '%s' (bin/sim --help)\n", a);
 			return EXIT_BADINPUT;
@@ -242,6 +253,7 @@ static int cmd_run(const struct options *o)
 	const struct recording **rec_ptrs = NULL;
 	char run_id[33] = "", dberr[768], *expanded = NULL, *overrides = NULL, *plugins = NULL;
 	bool db_failed = false;
+	double db_t0 = 0, db_s = 0, run_t0 = 0, sim_s = 0; /* --stats: wall-clock seconds */
 	int rc, exit_code = EXIT_HELD;
 
 	memset(&res, 0, sizeof(res));
@@ -306,6 +318,9 @@ static int cmd_run(const struct options *o)
 		ri.overrides = overrides;
 		ri.plugin_hashes = plugins;
 		ri.duration_ns = cfg.duration;
+		ri.sweep_id = o->sweep_id;
+		ri.sweep_point = o->sweep_point;
+		db_t0 = wall_now();
 		if (store_open(&st, db, dberr, sizeof(dberr)) != VT_OK ||
 		    store_begin_run(st, &ri, run_id, dberr, sizeof(dberr)) != VT_OK) {
 			fprintf(stderr, "sim: results database: %s\n", dberr);
@@ -313,7 +328,9 @@ static int cmd_run(const struct options *o)
 			st = NULL;
 			db_failed = true;
 		}
+		db_s += wall_now() - db_t0;
 	}
+	run_t0 = wall_now();
 	res.cfg = &cfg;
 	res.arms = calloc(cfg.narms, sizeof(*res.arms));
 	res.expect = calloc(cfg.nexpect ? cfg.nexpect : 1, sizeof(*res.expect));
@@ -407,6 +424,8 @@ static int cmd_run(const struct options *o)
 			res.expect[res.nexpect++].e = &cfg.expect[i];
 	results_check(&res);
 	if (st) {
+		sim_s = wall_now() - run_t0;
+		db_t0 = wall_now();
 		if (store_finish_run(st, run_id, &res, rec_ptrs, dberr, sizeof(dberr)) != VT_OK) {
 			fprintf(stderr, "sim: results database: %s (the run stays incomplete)\n", dberr);
 			db_failed = true;
@@ -414,6 +433,13 @@ static int cmd_run(const struct options *o)
 			fprintf(stderr, "results: run %s in %s\n", run_id,
 				o->db ? o->db : getenv("VTSIM_DB") ? getenv("VTSIM_DB") : "results.db");
 		}
+		store_close(st);
+		st = NULL;
+		db_s += wall_now() - db_t0;
+		if (o->stats)
+			/* Outside the simulation: what the results database costs the run. */
+			fprintf(stderr, "stats: database db_s %.4f simulate_s %.4f db_share_pct %.1f\n",
+				db_s, sim_s, 100.0 * db_s / (db_s + sim_s));
 	}
 	if (o->json)
 		results_print_json(&res, stdout);
@@ -488,6 +514,10 @@ int main(int argc, char **argv)
 		return check_main(argc - 1, argv + 1, stdout, stderr);
 	if (argc >= 2 && strcmp(argv[1], "replay") == 0)
 		return replay_main(argc - 1, argv + 1, stdout, stderr);
+	if (argc >= 2 && strcmp(argv[1], "sweep") == 0)
+		return sweep_main(argc - 1, argv + 1, stdout, stderr);
+	if (argc >= 2 && strcmp(argv[1], "merge") == 0)
+		return merge_main(argc - 1, argv + 1, stdout, stderr);
 	if (argc >= 2 && strcmp(argv[1], "run") == 0) {
 		argv[1] = argv[0];
 		argv++;

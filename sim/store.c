@@ -54,8 +54,9 @@ enum store_stmt {
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_INS_RUN] = "INSERT INTO runs (run_id, scenario, path, scenario_text, scenario_hash, seed, "
-		       "overrides, version, plugin_hashes, host, started_at, status, duration_ns) "
-		       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)",
+		       "overrides, version, plugin_hashes, host, started_at, status, duration_ns, "
+		       "sweep_id, sweep_point) "
+		       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
 	[ST_INS_ARM] = "INSERT INTO arms (run_id, arm, ord, policy, page, reader, options, "
 		       "host_tsc_stable, host_clocksource, host_tsc_khz, series_interval_ns, "
 		       "violations_dropped, timeline_dropped, migration) "
@@ -78,11 +79,17 @@ static const char *const stmt_sql[ST_COUNT] = {
 			  "expectations_failed = ? WHERE run_id = ? AND status = 'running'",
 };
 
+/* Bulk rows (series, timeline) go BATCH_ROWS to a statement: one VDBE run per batch instead of
+ * per row, a third of the insert time of a heavy run (bench/README.md). */
+#define BATCH_ROWS 64
+
 struct store {
 	sqlite3 *db;
 	char *path;
 	int busy_ms;                  /* the busy timeout in force */
 	sqlite3_stmt *st[ST_COUNT];
+	sqlite3_stmt *series_batch;   /* ST_INS_SERIES for BATCH_ROWS rows */
+	sqlite3_stmt *tl_batch;       /* ST_INS_TL for BATCH_ROWS rows */
 };
 
 /* A failure that is ours, not SQLite's: err already says what. */
@@ -237,10 +244,21 @@ static const char schema_v3[] =
 	" AND (o.started_at > r.started_at"
 	" OR (o.started_at = r.started_at AND o.rowid > r.rowid)));\n";
 
+/*
+ * Version 4 (issue 8): a run made by `bin/sim sweep` names its sweep and its grid point
+ * ("host.cpu.skew_ppm=40ppm seed=3", the --set arguments of the point, space-separated); NULL for
+ * a run of its own. Reports group a sweep's runs by point; merges keep them with their run.
+ */
+static const char schema_v4[] =
+	"ALTER TABLE runs ADD COLUMN sweep_id TEXT;\n"
+	"ALTER TABLE runs ADD COLUMN sweep_point TEXT;\n"
+	"CREATE INDEX runs_by_sweep ON runs (sweep_id);\n";
+
 static const char *const migrations[] = {
 	schema_v1, /* 0 -> 1: create everything */
 	schema_v2, /* 1 -> 2: arms.migration */
 	schema_v3, /* 2 -> 3: trails, check_verdicts */
+	schema_v4, /* 3 -> 4: runs.sweep_id, runs.sweep_point */
 };
 
 _Static_assert(VT_ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -690,6 +708,35 @@ out:
 
 /* ---- open / close ----------------------------------------------------------------------- */
 
+/* The single-row INSERT `which` extended to BATCH_ROWS rows ("... VALUES (?, ...), (?, ...)"). */
+static int prepare_batch(struct store *s, int which, sqlite3_stmt **out)
+{
+	const char *one = stmt_sql[which], *values = strstr(one, "VALUES ");
+	size_t head, tuple, len;
+	char *sql;
+	int rc;
+
+	if (!values)
+		return SQLITE_ERROR;
+	head = (size_t)(values - one) + 7;
+	tuple = strlen(values + 7);
+	len = head + BATCH_ROWS * (tuple + 2) + 1;
+	sql = malloc(len);
+	if (!sql)
+		return SQLITE_NOMEM;
+	memcpy(sql, one, head);
+	for (unsigned k = 0; k < BATCH_ROWS; k++) {
+		if (k)
+			memcpy(sql + head++, ",", 1);
+		memcpy(sql + head, values + 7, tuple);
+		head += tuple;
+	}
+	sql[head] = '\0';
+	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+	free(sql);
+	return rc;
+}
+
 int store_open(struct store **out, const char *path, char *err, size_t errlen)
 {
 	struct store *s;
@@ -724,6 +771,13 @@ int store_open(struct store **out, const char *path, char *err, size_t errlen)
 		rc = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
 	}
 	if (rc == SQLITE_OK) {
+		/* In WAL mode NORMAL syncs at checkpoints, not at every commit: a commit is as safe
+		 * against a crash of the process (a killed run keeps every committed row) and the
+		 * database never corrupts; only a power loss may drop the last commits. */
+		what = "setting synchronous = NORMAL";
+		rc = sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+	}
+	if (rc == SQLITE_OK) {
 		what = "enabling foreign keys";
 		rc = sqlite3_exec(s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 	}
@@ -741,6 +795,11 @@ int store_open(struct store **out, const char *path, char *err, size_t errlen)
 		if (rc != SQLITE_OK)
 			goto fail;
 	}
+	rc = prepare_batch(s, ST_INS_SERIES, &s->series_batch);
+	if (rc == SQLITE_OK)
+		rc = prepare_batch(s, ST_INS_TL, &s->tl_batch);
+	if (rc != SQLITE_OK)
+		goto fail;
 	*out = s;
 	return VT_OK;
 
@@ -760,6 +819,8 @@ void store_close(struct store *s)
 		return;
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
+	sqlite3_finalize(s->series_batch);
+	sqlite3_finalize(s->tl_batch);
 	/* Every statement is finalized, so this closes (and checkpoints the WAL when last). */
 	sqlite3_close(s->db);
 	free(s->path);
@@ -805,6 +866,8 @@ int store_begin_run(struct store *s, const struct run_info *ri, char run_id[33],
 	b_text(&b, host);
 	b_text(&b, started);
 	b_u64(&b, ri->duration_ns);
+	b_text(&b, ri->sweep_id);
+	b_text(&b, ri->sweep_point);
 	rc = bind_exec(&b);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
@@ -971,16 +1034,21 @@ static int put_arm(struct store *s, const char *run_id, unsigned ord, const stru
 	if (!rec)
 		return rc;
 
-	for (uint32_t i = 0; i < rec->nseries && rc == SQLITE_OK; i++) {
-		const struct series_row *r = &rec->series[i];
+	for (uint32_t i = 0; i < rec->nseries && rc == SQLITE_OK;) {
+		/* BATCH_ROWS rows per statement while that many are left, then one by one. */
+		unsigned k = rec->nseries - i >= BATCH_ROWS ? BATCH_ROWS : 1;
 
-		b = bind_start(s->st[ST_INS_SERIES]);
-		b_text(&b, run_id);
-		b_text(&b, name);
-		b_int(&b, r->vcpu);
-		b_u64(&b, r->t_ns);
-		b_u64(&b, r->guest_ns);
-		b_int(&b, r->error_ns);
+		b = bind_start(k > 1 ? s->series_batch : s->st[ST_INS_SERIES]);
+		for (unsigned j = 0; j < k; j++, i++) {
+			const struct series_row *r = &rec->series[i];
+
+			b_text(&b, run_id);
+			b_text(&b, name);
+			b_int(&b, r->vcpu);
+			b_u64(&b, r->t_ns);
+			b_u64(&b, r->guest_ns);
+			b_int(&b, r->error_ns);
+		}
 		rc = bind_exec(&b);
 	}
 	for (uint32_t i = 0; i < rec->nviol && rc == SQLITE_OK; i++) {
@@ -1003,18 +1071,22 @@ static int put_arm(struct store *s, const char *run_id, unsigned ord, const stru
 		b_text(&b, ctx);
 		rc = bind_exec(&b);
 	}
-	for (uint32_t i = 0; i < rec->ntl && rc == SQLITE_OK; i++) {
-		const struct timeline_event *e = &rec->tl[i];
+	for (uint32_t i = 0; i < rec->ntl && rc == SQLITE_OK;) {
+		unsigned k = rec->ntl - i >= BATCH_ROWS ? BATCH_ROWS : 1;
 
-		b = bind_start(s->st[ST_INS_TL]);
-		b_text(&b, run_id);
-		b_text(&b, name);
-		b_text(&b, timeline_kind_name(e->kind));
-		b_u64(&b, e->t_ns);
-		b_u64(&b, e->length_ns);
-		b_id(&b, e->vcpu);
-		b_id(&b, e->from_cpu);
-		b_id(&b, e->to_cpu);
+		b = bind_start(k > 1 ? s->tl_batch : s->st[ST_INS_TL]);
+		for (unsigned j = 0; j < k; j++, i++) {
+			const struct timeline_event *e = &rec->tl[i];
+
+			b_text(&b, run_id);
+			b_text(&b, name);
+			b_text(&b, timeline_kind_name(e->kind));
+			b_u64(&b, e->t_ns);
+			b_u64(&b, e->length_ns);
+			b_id(&b, e->vcpu);
+			b_id(&b, e->from_cpu);
+			b_id(&b, e->to_cpu);
+		}
 		rc = bind_exec(&b);
 	}
 	return rc;

@@ -14,6 +14,7 @@
  *   1  every table and view below but those marked v2 or v3
  *   2  adds arms.migration (issue 6)
  *   3  adds the table trails and the view check_verdicts (issue 7)
+ *   4  adds runs.sweep_id and runs.sweep_point (issue 8: bin/sim sweep)
  *
  *   runs(run_id TEXT PRIMARY KEY,        -- 32 hex digits from the OS's random source
  *        scenario TEXT, path TEXT,
@@ -23,7 +24,8 @@
  *        version TEXT, plugin_hashes TEXT, -- "arm=hash" per line
  *        host TEXT, started_at TEXT, finished_at TEXT,   -- ISO 8601 UTC
  *        status TEXT CHECK (status IN ('running','complete')),
- *        duration_ns INTEGER, expectations_failed INTEGER)
+ *        duration_ns INTEGER, expectations_failed INTEGER,
+ *        sweep_id TEXT, sweep_point TEXT) -- the sweep and its grid point, NULL otherwise (v4)
  *   arms(run_id, arm, ord, policy, page, reader, options, host_tsc_stable, host_clocksource,
  *        host_tsc_khz, series_interval_ns, violations_dropped, timeline_dropped,
  *        migration,                     -- the migration algorithm, NULL when none (v2)
@@ -71,9 +73,11 @@ struct run_info {
 	const char *overrides;      /* "\n"-separated --set arguments ("" when none) */
 	const char *plugin_hashes;  /* "arm=hash\n"... ("" when none) */
 	sim_ns duration_ns;
+	const char *sweep_id;       /* bin/sim sweep: the sweep (NULL: a run of its own) ... */
+	const char *sweep_point;    /* ... and this run's grid point ("k=v k=v seed=N") */
 };
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 /*

@@ -330,7 +330,7 @@ static struct rt *rt_new(void)
 
 	t->ri = (struct run_info){ "store-rt", "scenarios/store-rt.scn", RT_SCN, UINT64_MAX,
 				   "sched.quantum=2ms\n--seed 7", "b=0123456789abcdef\n",
-				   1000000000 };
+				   1000000000, "sweep-0001", "sched.quantum=2ms seed=7" };
 	return t;
 }
 
@@ -381,7 +381,8 @@ static void check_run_row(sqlite3 *db, const char *id)
 
 	st = qrows(db, "SELECT run_id, scenario, path, scenario_text, scenario_hash, seed, overrides,"
 		       " version, plugin_hashes, host, started_at, finished_at, status, duration_ns,"
-		       " expectations_failed, finished_at >= started_at FROM runs WHERE run_id = %Q",
+		       " expectations_failed, finished_at >= started_at, sweep_id, sweep_point"
+		       " FROM runs WHERE run_id = %Q",
 		   id);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 	ck_assert_uint_eq(strlen(id), 32);
@@ -413,6 +414,8 @@ static void check_run_row(sqlite3 *db, const char *id)
 	ck_assert_int_eq(sqlite3_column_int64(st, 13), 1000000000);
 	ck_assert_int_eq(sqlite3_column_int64(st, 14), 2);
 	ck_assert_int_eq(sqlite3_column_int64(st, 15), 1);
+	ck_assert_str_eq(col_text(st, 16), "sweep-0001");
+	ck_assert_str_eq(col_text(st, 17), "sched.quantum=2ms seed=7");
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
 	sqlite3_finalize(st);
 }
@@ -718,7 +721,7 @@ END_TEST
 START_TEST(test_hash_and_ids)
 {
 	struct store *s = open_ok(g_db);
-	struct run_info ri = { "v", NULL, "foobar", 1, NULL, NULL, 0 };
+	struct run_info ri = { "v", NULL, "foobar", 1, NULL, NULL, 0, NULL, NULL };
 	char id1[33], id2[33], buf[64];
 	sqlite3 *db;
 
@@ -790,7 +793,7 @@ END_TEST
 
 /* The run row of a check run: as a run's, with no duration. */
 static const struct run_info CT_RUN = { "store-chk", "scenarios/store-chk.scn", "name = chk\n", 11,
-					"check.schedules=1000", "", 0 };
+					"check.schedules=1000", "", 0, NULL, NULL };
 
 /* A trail file's text (bin/sim check writes the whole file; the store keeps it verbatim). */
 static const char CT_TRAIL[] =
@@ -1466,7 +1469,7 @@ END_TEST
 START_TEST(test_fault_begin)
 {
 	const struct fault_kind *fk = &FAULTS[_i];
-	struct run_info ri = { "f", "f.scn", "text", 3, "", "", 10 };
+	struct run_info ri = { "f", "f.scn", "text", 3, "", "", 10, NULL, NULL };
 	struct store *s;
 	int n;
 
@@ -2102,9 +2105,19 @@ static bool has_object(sqlite3 *db, const char *type, const char *name)
 		  name) == 1;
 }
 
+/* Makes the current database a version 3 one: no runs.sweep_id, runs.sweep_point. */
+static void downgrade_to_v3(sqlite3 *db)
+{
+	raw_exec(db, "DROP INDEX runs_by_sweep; ALTER TABLE runs DROP COLUMN sweep_point; "
+		     "ALTER TABLE runs DROP COLUMN sweep_id; PRAGMA user_version = 3");
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM pragma_table_info('runs') "
+				"WHERE name = 'sweep_id'"), 0);
+}
+
 /* Makes the current database a version 2 one: no trails, no check_verdicts. */
 static void downgrade_to_v2(sqlite3 *db)
 {
+	downgrade_to_v3(db);
 	raw_exec(db, "DROP VIEW check_verdicts; DROP TABLE trails; PRAGMA user_version = 2");
 	ck_assert(!has_object(db, "table", "trails"));
 	ck_assert(!has_object(db, "view", "check_verdicts"));
@@ -2129,7 +2142,9 @@ START_TEST(test_upgrade_v1)
 	store_close(s);
 	db = raw_open(g_db);
 	ck_assert_int_eq(qi(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-	ck_assert_int_eq(STORE_SCHEMA_VERSION, 3);
+	ck_assert_int_eq(STORE_SCHEMA_VERSION, 4);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM pragma_table_info('runs') "
+				"WHERE name IN ('sweep_id', 'sweep_point')"), 2);
 	ck_assert_int_eq(qi(db, "SELECT count(*) FROM pragma_table_info('arms') "
 				"WHERE name = 'migration'"), 1);
 	ck_assert(has_object(db, "table", "trails"));
@@ -2164,7 +2179,7 @@ START_TEST(test_upgrade_v2)
 	finish_check_ok(s, cid, rows, 2, 1);
 	store_close(s);
 	db = raw_open(g_db);
-	ck_assert_int_eq(qi(db, "PRAGMA user_version"), 3);
+	ck_assert_int_eq(qi(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	ck_assert(has_object(db, "table", "trails"));
 	ck_assert(has_object(db, "view", "check_verdicts"));
 	ck_assert_int_eq(qi(db, "SELECT count(*) FROM pragma_table_info('trails')"), 16);
