@@ -30,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -327,47 +326,6 @@ static uint64_t fnv1a64(const char *s)
 	return h;
 }
 
-/* 16 bytes from the OS's random source as 32 lowercase hex digits. Returns 0 or an errno. */
-static int random_id(char out[33])
-{
-	unsigned char b[16];
-	size_t got = 0;
-
-	while (got < sizeof(b)) {
-		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got < sizeof(b)) {
-		/* A kernel without getrandom(2): the device. */
-		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0)
-			return errno;
-		got = 0;
-		while (got < sizeof(b)) {
-			ssize_t n = read(fd, b + got, sizeof(b) - got);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				int e = n < 0 ? errno : EIO;
-
-				close(fd);
-				return e;
-			}
-			got += (size_t)n;
-		}
-		close(fd);
-	}
-	for (size_t i = 0; i < sizeof(b); i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
-	return 0;
-}
 
 /* The current UTC time as ISO 8601 with milliseconds: "2025-12-24T10:11:12.345Z". */
 static void utc_now(char out[32])
@@ -837,7 +795,7 @@ int store_begin_run(struct store *s, const struct run_info *ri, char run_id[33],
 	struct binder b;
 	int rc, e;
 
-	e = random_id(run_id);
+	e = util_random_hex(run_id, 16);
 	if (e) {
 		snprintf(err, errlen, "%s: no run id: cannot read the OS random source: %s", s->path,
 			 strerror(e));

@@ -55,7 +55,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -69,6 +68,7 @@
 #include "scenario.h"
 #include "store.h"
 #include "sweep.h"
+#include "util.h"
 
 #define SWEEP_MAX_POINTS 1000000u /* a larger grid is refused (exit 2) */
 #define SWEEP_MAX_DECIMALS 9      /* decimal places of a range's numbers */
@@ -1016,42 +1016,8 @@ static int grid_validate(struct sweep *s)
 /* The sweep's ID: "sweep-" and 8 bytes of the OS's random source in hex. Returns an errno. */
 static int make_id(char id[SWEEP_ID_SIZE])
 {
-	unsigned char b[8];
-	size_t got = 0;
-
-	while (got < sizeof(b)) {
-		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got < sizeof(b)) {
-		/* A kernel without getrandom(2): the device. */
-		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0)
-			return errno;
-		for (got = 0; got < sizeof(b);) {
-			ssize_t n = read(fd, b + got, sizeof(b) - got);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				int e = n < 0 ? errno : EIO;
-
-				close(fd);
-				return e;
-			}
-			got += (size_t)n;
-		}
-		close(fd);
-	}
-	snprintf(id, SWEEP_ID_SIZE, "sweep-%02x%02x%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
-		 b[4], b[5], b[6], b[7]);
-	return 0;
+	memcpy(id, "sweep-", 6);
+	return util_random_hex(id + 6, 8);
 }
 
 /*

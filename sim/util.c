@@ -2,11 +2,13 @@
  * util.c: helpers shared by the plugin builder, the report writer and the output code.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/random.h>
 
 #include "util.h"
 
@@ -120,4 +122,46 @@ char *util_join_lines(const char *const *v, unsigned n)
 	}
 	s[at] = '\0';
 	return s;
+}
+
+int util_random_hex(char *out, size_t nbytes)
+{
+	unsigned char b[64];
+	size_t got = 0;
+
+	if (nbytes > sizeof(b))
+		return EINVAL;
+	while (got < nbytes) {
+		ssize_t n = getrandom(b + got, nbytes - got, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got < nbytes) {
+		/* A kernel without getrandom(2): the device. */
+		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			return errno;
+		for (got = 0; got < nbytes;) {
+			ssize_t n = read(fd, b + got, nbytes - got);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				int e = n < 0 ? errno : EIO;
+
+				close(fd);
+				return e;
+			}
+			got += (size_t)n;
+		}
+		close(fd);
+	}
+	for (size_t i = 0; i < nbytes; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	return 0;
 }

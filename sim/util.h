@@ -24,4 +24,8 @@ const char *util_clocksource_name(enum host_clocksource cs);
  * memory): the --set arguments as the results database and trail files record them. */
 char *util_join_lines(const char *const *v, unsigned n);
 
+/* nbytes (<= 64) from the OS's random source (getrandom, else /dev/urandom) as 2 * nbytes
+ * lowercase hex digits and a NUL in out: run and sweep identifiers. Returns 0 or an errno. */
+int util_random_hex(char *out, size_t nbytes);
+
 #endif /* VT_UTIL_H */
