@@ -66,7 +66,7 @@ $(BIN): $(BUILD)/sim/main.o $(BUILD)/libvtsim.a
 
 # The report's built-in gnuplot templates: reports/<name>.gp as C strings (a fallback for a
 # bin/sim run without its source tree).
-TEMPLATES = error divergence warps cdf timeline
+TEMPLATES = error divergence warps cdf timeline sweep
 $(BUILD)/gen/report_templates.h: $(TEMPLATES:%=reports/%.gp) Makefile
 	@mkdir -p $(dir $@)
 	@{ for t in $(TEMPLATES); do \

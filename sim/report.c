@@ -16,17 +16,22 @@
  *                        the same load, else one per arm)
  *   report.md, index.html
  *
+ * With --sweep it reports the runs of one bin/sim sweep instead, into DIR/<sweep id>/: per metric
+ * a plot against the swept parameter (one line per arm, the mean over the seeds with min/max
+ * bars) and a table of every point; "a sweep's report" below says how.
+ *
  * The data files are the database rows written back as whitespace-separated text, nothing
- * recomputed (the CDF only sorts the |error| values and numbers them). The gnuplot scripts are
- * the templates in reports/<name>.gp with the file names and titles filled in; the templates are
- * read at run time (so they can be edited without rebuilding) from $VTSIM_REPORTS or the
- * reports/ directory found upward from the executable, as sim/plugin.c finds models/, and a copy
- * compiled in below is used when neither is there. gnuplot is then run once per script; when it
+ * recomputed (the CDF only sorts the |error| values and numbers them; a sweep's means, mins and
+ * maxes are the one computation). The gnuplot scripts are the templates in reports/<name>.gp
+ * with the file names and titles filled in; the templates are read at run time (so they can be
+ * edited without rebuilding) from $VTSIM_REPORTS or the reports/ directory found upward from the
+ * executable, as sim/plugin.c finds models/, and a copy compiled in below is used when neither
+ * is there. gnuplot is then run once per script; when it
  * is missing or fails, the data, the scripts, report.md and index.html are still written (without
  * the images) and the report is not an error. index.html is one self-contained file: inline CSS,
  * the PNG plots embedded as base64 data: URIs, no external reference.
  *
- * All strings read from the database live in one arena per run, freed at once.
+ * All strings read from the database live in one arena per run (or sweep), freed at once.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +49,7 @@
 
 #include "metrics.h"
 #include "report.h"
+#include "scenario.h"
 #include "util.h"
 #include "store.h"
 #include "vt.h"
@@ -53,8 +59,10 @@
 #define REPORT_FIRST_VIOLATIONS 10      /* violation rows listed in a report */
 #define REPORT_GNUPLOT_MSG 4096         /* bytes of gnuplot's stderr kept for a message */
 #define REPORT_ARENA_CHUNK 65536
+#define REPORT_SWEEP_XLABELS 12         /* values labelled on a sweep plot's axis, at most */
 
-#define REPORT_USAGE "usage: bin/sim report [DB] [-o DIR] [--run ID] [--scenario NAME]\n"
+#define REPORT_USAGE "usage: bin/sim report [DB] [-o DIR] [--run ID | --scenario NAME | " \
+			   "--sweep ID|latest]\n"
 
 /* gnuplot's state, found once per invocation. */
 enum gp_state { GP_UNKNOWN, GP_FOUND, GP_MISSING };
@@ -348,6 +356,16 @@ struct plot {
 	bool png, svg;                /* drawn */
 };
 
+/* The directory one report is written into, and the plots scripted into it (a run's report and
+ * a sweep's share the code that writes files, scripts, plots and their sections). */
+struct outdir {
+	char dir[PATH_MAX];
+	struct arena *a;              /* the report's arena: the plots' strings */
+	const char *title;            /* what the plots are of (@RUN@ in the templates) */
+	unsigned nplots, cap;
+	struct plot *plots;           /* cap of them */
+};
+
 /* The plots' order in the report (an arm's plots add its index). */
 enum { RANK_ERROR = 0, RANK_DIVERGENCE = 100, RANK_WARPS = 1000, RANK_CDF = 2000,
        RANK_TIMELINE = 3000 };
@@ -368,10 +386,8 @@ struct run {
 	struct expect *exp;
 	struct table cmp, viol_count, viol_first;
 	uint64_t nviol;               /* violation rows (warps, backsteps) of the run */
-	char dir[PATH_MAX];           /* DIR/<scenario>-<8 hex> */
+	struct outdir out;            /* DIR/<scenario>-<8 hex> */
 	const char *sub;              /* <scenario>-<8 hex> */
-	unsigned nplots;
-	struct plot *plots;
 	bool tl_same;                 /* every arm's timeline is the same */
 	unsigned nvcpus;              /* 1 + the largest vCPU number seen */
 };
@@ -455,13 +471,13 @@ static bool path_in(char *out, size_t len, const char *dir, const char *name)
 	return n > 0 && (size_t)n < len;
 }
 
-static FILE *open_out(struct report *rep, const struct run *run, const char *name)
+static FILE *open_out(struct report *rep, const struct outdir *o, const char *name)
 {
 	char path[PATH_MAX];
 	FILE *f;
 
-	if (!path_in(path, sizeof(path), run->dir, name)) {
-		fprintf(rep->err, "report: %s/%s: path too long\n", run->dir, name);
+	if (!path_in(path, sizeof(path), o->dir, name)) {
+		fprintf(rep->err, "report: %s/%s: path too long\n", o->dir, name);
 		return NULL;
 	}
 	f = fopen(path, "w");
@@ -471,7 +487,7 @@ static FILE *open_out(struct report *rep, const struct run *run, const char *nam
 }
 
 /* Closes f; VT_EIO (with a message) when anything written to it failed. */
-static int close_out(struct report *rep, const struct run *run, const char *name, FILE *f)
+static int close_out(struct report *rep, const struct outdir *o, const char *name, FILE *f)
 {
 	bool bad = ferror(f) != 0;
 	int saved = errno;
@@ -482,7 +498,7 @@ static int close_out(struct report *rep, const struct run *run, const char *name
 	}
 	if (!bad)
 		return VT_OK;
-	fprintf(rep->err, "report: writing %s/%s failed: %s\n", run->dir, name,
+	fprintf(rep->err, "report: writing %s/%s failed: %s\n", o->dir, name,
 		strerror(saved ? saved : EIO));
 	return VT_EIO;
 }
@@ -1149,12 +1165,16 @@ static int load_run(struct report *rep, struct run *run)
 	snprintf(run->short_id, sizeof(run->short_id), "%.8s", run->id);
 	safe_name(run->scenario, name, sizeof(name));
 	run->sub = arena_printf(&run->a, "%s-%s", name, run->short_id);
-	if (!path_in(run->dir, sizeof(run->dir), rep->out_dir, run->sub)) {
+	if (!path_in(run->out.dir, sizeof(run->out.dir), rep->out_dir, run->sub)) {
 		fprintf(rep->err, "report: %s: path too long\n", rep->out_dir);
 		return VT_EIO;
 	}
-	run->plots = arena_alloc(&run->a, (4 + 2 * (size_t)run->narms) * sizeof(*run->plots));
-	return run->plots && !run->a.failed ? VT_OK : VT_ENOMEM;
+	run->out.a = &run->a;
+	run->out.title = arena_printf(&run->a, "%s %s", run->scenario, run->short_id);
+	/* error, warps, cdf, a timeline, and per arm a divergence plot and maybe a timeline. */
+	run->out.cap = 4 + 2 * run->narms;
+	run->out.plots = arena_alloc(&run->a, run->out.cap * sizeof(*run->out.plots));
+	return run->out.plots && !run->a.failed ? VT_OK : VT_ENOMEM;
 }
 
 /* ---- templates ----------------------------------------------------------------------------- */
@@ -1251,45 +1271,49 @@ static const char *gp_quote(struct arena *a, const char *s)
 	return p;
 }
 
-/* Writes <plot>.gp from template `tpl` and records the plot. */
-static int write_script(struct report *rep, struct run *run, const char *tpl, const char *name,
+/* Writes <plot>.gp into o from template `tpl` and records the plot; s[0..2] are filled here
+ * (NAME, DATA, RUN), the template's own keys follow. */
+static int write_script(struct report *rep, struct outdir *o, const char *tpl, const char *name,
 			int rank, const char *caption, struct subst *s, size_t ns)
 {
 	struct strbuf b = { 0 };
-	char *text = load_template(rep, tpl);
+	char *text;
 	char file[PATH_MAX];
 	struct plot *p;
 	FILE *f;
 	int rc;
 
+	/* The callers size the list for every plot they can make. */
+	if (o->nplots == o->cap)
+		return VT_ENOMEM;
+	text = load_template(rep, tpl);
 	if (!text)
 		return VT_ENOMEM;
 	s[0] = (struct subst){ "NAME", name };
-	s[1] = (struct subst){ "DATA", arena_printf(&run->a, "%s.dat", name) };
-	s[2] = (struct subst){ "RUN", gp_quote(&run->a, arena_printf(&run->a, "%s %s",
-								  run->scenario, run->short_id)) };
+	s[1] = (struct subst){ "DATA", arena_printf(o->a, "%s.dat", name) };
+	s[2] = (struct subst){ "RUN", gp_quote(o->a, o->title) };
 	fill_template(&b, text, s, ns);
 	free(text);
-	if (b.oom || run->a.failed) {
+	if (b.oom || o->a->failed) {
 		free(b.p);
 		return VT_ENOMEM;
 	}
 	snprintf(file, sizeof(file), "%s.gp", name);
-	f = open_out(rep, run, file);
+	f = open_out(rep, o, file);
 	if (!f) {
 		free(b.p);
 		return VT_EIO;
 	}
 	fputs(sb_str(&b), f);
 	free(b.p);
-	rc = close_out(rep, run, file, f);
+	rc = close_out(rep, o, file, f);
 	if (rc != VT_OK)
 		return rc;
-	p = &run->plots[run->nplots++];
-	p->name = arena_dup(&run->a, name);
-	p->caption = arena_dup(&run->a, caption);
+	p = &o->plots[o->nplots++];
+	p->name = arena_dup(o->a, name);
+	p->caption = arena_dup(o->a, caption);
 	p->rank = rank;
-	return run->a.failed ? VT_ENOMEM : VT_OK;
+	return o->a->failed ? VT_ENOMEM : VT_OK;
 }
 
 /* ---- data files and scripts ---------------------------------------------------------------- */
@@ -1342,8 +1366,8 @@ static int write_series(struct report *rep, struct run *run)
 			    "AND arm = ?2 ORDER BY vcpu, t_ns");
 	if (rc != VT_OK)
 		return rc;
-	fe = open_out(rep, run, "error.dat");
-	fc = fe ? open_out(rep, run, "cdf.dat") : NULL;
+	fe = open_out(rep, &run->out, "error.dat");
+	fc = fe ? open_out(rep, &run->out, "cdf.dat") : NULL;
 	if (!fe || !fc) {
 		rc = VT_EIO;
 		goto out;
@@ -1363,7 +1387,7 @@ static int write_series(struct report *rep, struct run *run)
 		bool any = false;
 
 		snprintf(dname, sizeof(dname), "divergence-%s.dat", arm->file);
-		fd = open_out(rep, run, dname);
+		fd = open_out(rep, &run->out, dname);
 		if (!fd) {
 			rc = VT_EIO;
 			goto out;
@@ -1435,7 +1459,7 @@ static int write_series(struct report *rep, struct run *run)
 			fputs("NaN NaN NaN NaN\n", fe);
 			fputs("NaN NaN NaN NaN\n", fd);
 		}
-		rc = close_out(rep, run, dname, fd);
+		rc = close_out(rep, &run->out, dname, fd);
 		fd = NULL;
 		arm->vcpus = arena_dup(a, sb_str(&vcpus));
 		if (vcpus.oom)
@@ -1469,17 +1493,17 @@ static int write_series(struct report *rep, struct run *run)
 		s[6] = (struct subst){ "YUNIT", unit };
 		s[7] = (struct subst){ "XMAX", xmax(run, any) };
 		s[8] = (struct subst){ "ARM", gp_quote(a, arm->name) };
-		rc = write_script(rep, run, "divergence", dname, RANK_DIVERGENCE + (int)i,
+		rc = write_script(rep, &run->out, "divergence", dname, RANK_DIVERGENCE + (int)i,
 				  arena_printf(a, "Arm %s: each vCPU's clock error against true time "
 						  "(the distance between lines is the divergence "
 						  "between vCPUs)", arm->name), s, 9);
 		if (rc != VT_OK)
 			goto out;
 	}
-	rc = close_out(rep, run, "error.dat", fe);
+	rc = close_out(rep, &run->out, "error.dat", fe);
 	fe = NULL;
 	if (rc == VT_OK)
-		rc = close_out(rep, run, "cdf.dat", fc);
+		rc = close_out(rep, &run->out, "cdf.dat", fc);
 	fc = NULL;
 	if (rc != VT_OK)
 		goto out;
@@ -1493,11 +1517,11 @@ static int write_series(struct report *rep, struct run *run)
 	s[5] = (struct subst){ "YDIV", div };
 	s[6] = (struct subst){ "YUNIT", unit };
 	s[7] = (struct subst){ "XMAX", xmax(run, total > 0) };
-	rc = write_script(rep, run, "error", "error", RANK_ERROR,
+	rc = write_script(rep, &run->out, "error", "error", RANK_ERROR,
 			  "Guest clock error against true time (every vCPU; one colour per arm)",
 			  s, 8);
 	if (rc == VT_OK)
-		rc = write_script(rep, run, "cdf", "cdf", RANK_CDF,
+		rc = write_script(rep, &run->out, "cdf", "cdf", RANK_CDF,
 				  "Distribution of |guest clock - true time| over the samples (CDF)",
 				  s, 5);
 out:
@@ -1521,7 +1545,7 @@ static int write_warps(struct report *rep, struct run *run)
 	bool have[VT_ARRAY_SIZE(col)] = { false };
 	char cols[16] = "";
 	double ymax = 0;
-	FILE *f = open_out(rep, run, "warps.dat");
+	FILE *f = open_out(rep, &run->out, "warps.dat");
 	int rc;
 
 	if (!f)
@@ -1544,7 +1568,7 @@ static int write_warps(struct report *rep, struct run *run)
 		}
 		fputc('\n', f);
 	}
-	rc = close_out(rep, run, "warps.dat", f);
+	rc = close_out(rep, &run->out, "warps.dat", f);
 	if (rc != VT_OK)
 		return rc;
 	/* gnuplot refuses a histogram column without a single value: list those that have one
@@ -1555,7 +1579,7 @@ static int write_warps(struct report *rep, struct run *run)
 				 cols[0] ? " " : "", k + 2);
 	s[3] = (struct subst){ "YMAX", ymax > 0 ? "*" : "1" };
 	s[4] = (struct subst){ "COLS", arena_dup(&run->a, cols) };
-	return write_script(rep, run, "warps", "warps", RANK_WARPS,
+	return write_script(rep, &run->out, "warps", "warps", RANK_WARPS,
 			    "Warps, stalls and backsteps per arm (counts over the run)", s, 5);
 }
 
@@ -1575,7 +1599,7 @@ static int write_timeline(struct report *rep, struct run *run)
 		const char *note = "", *caption;
 		struct subst s[7];
 		bool any = false;
-		FILE *f = open_out(rep, run, file);
+		FILE *f = open_out(rep, &run->out, file);
 
 		if (!f)
 			return VT_EIO;
@@ -1607,7 +1631,7 @@ static int write_timeline(struct report *rep, struct run *run)
 			if (!some)
 				fputs("NaN NaN NaN NaN NaN\n", f);
 		}
-		rc = close_out(rep, run, file, f);
+		rc = close_out(rep, &run->out, file, f);
 		if (rc != VT_OK)
 			return rc;
 		if (run->tl_same && run->narms > 1)
@@ -1624,8 +1648,8 @@ static int write_timeline(struct report *rep, struct run *run)
 		s[5] = (struct subst){ "NVCPUS", arena_printf(a, "%u", run->nvcpus ? run->nvcpus
 										   : 1) };
 		s[6] = (struct subst){ "XMAX", xmax(run, any) };
-		rc = write_script(rep, run, "timeline", name, RANK_TIMELINE + (int)i, caption, s,
-				  7);
+		rc = write_script(rep, &run->out, "timeline", name, RANK_TIMELINE + (int)i,
+				  caption, s, 7);
 	}
 	return rc;
 }
@@ -1731,50 +1755,52 @@ static bool nonempty(const char *dir, const char *name, const char *ext)
 	       sb.st_size > 0;
 }
 
-/* Draws every plot of the run; failures are messages, never errors of the report. */
-static void draw(struct report *rep, struct run *run)
+/* Draws every plot scripted into o; failures are messages, never errors of the report. */
+static void draw(struct report *rep, struct outdir *o)
 {
 	char msg[REPORT_GNUPLOT_MSG];
 
 	/* Images of an earlier report of the same run would outlive a failed drawing. */
-	for (unsigned i = 0; i < run->nplots; i++) {
+	for (unsigned i = 0; i < o->nplots; i++) {
 		char path[PATH_MAX];
 
 		for (int k = 0; k < 2; k++)
-			if (snprintf(path, sizeof(path), "%s/%s.%s", run->dir, run->plots[i].name,
+			if (snprintf(path, sizeof(path), "%s/%s.%s", o->dir, o->plots[i].name,
 				     k ? "svg" : "png") < (int)sizeof(path))
 				unlink(path);
 	}
+	if (o->nplots == 0)
+		return;
 	if (rep->gp == GP_UNKNOWN)
 		rep->gp = find_gnuplot(rep->gp_path, sizeof(rep->gp_path)) ? GP_FOUND : GP_MISSING;
 	if (rep->gp == GP_MISSING) {
 		fprintf(rep->err, "report: gnuplot not found: the data files and .gp scripts are in "
-				  "%s; run gnuplot on them later (gnuplot %s/error.gp, ...)\n",
-			run->dir, run->dir);
+				  "%s; run gnuplot on them later (gnuplot %s/%s.gp, ...)\n",
+			o->dir, o->dir, o->plots[0].name);
 		return;
 	}
-	for (unsigned i = 0; i < run->nplots; i++) {
-		struct plot *p = &run->plots[i];
+	for (unsigned i = 0; i < o->nplots; i++) {
+		struct plot *p = &o->plots[i];
 		char script[PATH_MAX];
 		int st;
 
 		snprintf(script, sizeof(script), "%s.gp", p->name);
-		st = run_gnuplot(rep, run->dir, script, msg, sizeof(msg));
+		st = run_gnuplot(rep, o->dir, script, msg, sizeof(msg));
 		if (st == 127) {
 			fprintf(rep->err, "report: gnuplot not found (%s could not be run): the data "
 					  "files and .gp scripts are in %s; run gnuplot on them "
-					  "later\n", rep->gp_path, run->dir);
+					  "later\n", rep->gp_path, o->dir);
 			rep->gp = GP_MISSING;
 			return;
 		}
-		p->png = nonempty(run->dir, p->name, "png");
-		p->svg = nonempty(run->dir, p->name, "svg");
+		p->png = nonempty(o->dir, p->name, "png");
+		p->svg = nonempty(o->dir, p->name, "svg");
 		if (st != 0 || !p->png) {
 			size_t n = strlen(msg);
 
 			while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 				msg[--n] = '\0';
-			fprintf(rep->err, "report: gnuplot failed on %s/%s (%s%d)%s%s\n", run->dir,
+			fprintf(rep->err, "report: gnuplot failed on %s/%s (%s%d)%s%s\n", o->dir,
 				script, st < 0 ? "" : "exit status ", st < 0 ? 0 : st,
 				n ? ":\n" : "", msg);
 			p->png = false;
@@ -1854,13 +1880,35 @@ static unsigned held_count(const struct run *run)
 	return n;
 }
 
+/* Each plot of o under its caption: the PNG with links to the SVG, data and script, or where
+ * its data is when it was not drawn. */
+static void md_plots(FILE *f, const struct outdir *o)
+{
+	for (unsigned i = 0; i < o->nplots; i++) {
+		const struct plot *p = &o->plots[i];
+
+		fprintf(f, "\n### %s\n\n", p->caption);
+		if (p->png) {
+			fprintf(f, "![%s](%s.png)\n", p->caption, p->name);
+			if (p->svg)
+				fprintf(f, "\n[SVG](%s.svg)", p->name);
+			fprintf(f, "%sdata: [%s.dat](%s.dat), script: [%s.gp](%s.gp)\n",
+				p->svg ? " · " : "\n", p->name, p->name, p->name, p->name);
+		} else {
+			fprintf(f, "Not drawn (gnuplot missing or failed): the data is in [%s.dat]"
+				   "(%s.dat); draw it with `gnuplot %s.gp`.\n", p->name, p->name,
+				p->name);
+		}
+	}
+}
+
 static const char bold_note[] =
 	"Bold: the best value of a metric where the arms differ (the smallest magnitude where "
 	"lower is better, the largest otherwise).";
 
 static int write_markdown(struct report *rep, struct run *run)
 {
-	FILE *f = open_out(rep, run, "report.md");
+	FILE *f = open_out(rep, &run->out, "report.md");
 	size_t fence = 3, tick = 0;
 
 	if (!f)
@@ -1930,22 +1978,7 @@ static int write_markdown(struct report *rep, struct run *run)
 	}
 
 	fputs("\n## Plots\n", f);
-	for (unsigned i = 0; i < run->nplots; i++) {
-		const struct plot *p = &run->plots[i];
-
-		fprintf(f, "\n### %s\n\n", p->caption);
-		if (p->png) {
-			fprintf(f, "![%s](%s.png)\n", p->caption, p->name);
-			if (p->svg)
-				fprintf(f, "\n[SVG](%s.svg)", p->name);
-			fprintf(f, "%sdata: [%s.dat](%s.dat), script: [%s.gp](%s.gp)\n",
-				p->svg ? " · " : "\n", p->name, p->name, p->name, p->name);
-		} else {
-			fprintf(f, "Not drawn (gnuplot missing or failed): the data is in [%s.dat]"
-				   "(%s.dat); draw it with `gnuplot %s.gp`.\n", p->name, p->name,
-				p->name);
-		}
-	}
+	md_plots(f, &run->out);
 
 	/* A fence longer than any run of backticks in the scenario. */
 	for (const char *p = run->text; *p; p++) {
@@ -1963,7 +1996,7 @@ static int write_markdown(struct report *rep, struct run *run)
 	for (size_t i = 0; i < fence; i++)
 		fputc('`', f);
 	fputc('\n', f);
-	return close_out(rep, run, "report.md", f);
+	return close_out(rep, &run->out, "report.md", f);
 }
 
 /* ---- index.html -------------------------------------------------------------------------- */
@@ -2017,12 +2050,12 @@ static void html_table(FILE *f, const struct table *t)
 }
 
 /* The PNG at DIR/name.png as an <img> with a data: URI; false when it cannot be read. */
-static bool html_png(FILE *f, const struct run *run, const struct plot *p)
+static bool html_png(FILE *f, const struct outdir *o, const struct plot *p)
 {
 	char path[PATH_MAX];
 	size_t len;
 	char *png, *b64;
-	int n = snprintf(path, sizeof(path), "%s/%s.png", run->dir, p->name);
+	int n = snprintf(path, sizeof(path), "%s/%s.png", o->dir, p->name);
 
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return false;
@@ -2043,6 +2076,23 @@ static bool html_png(FILE *f, const struct run *run, const struct plot *p)
 	free(b64);
 	free(png);
 	return true;
+}
+
+/* Each plot of o as a figure: its caption and the PNG embedded, or where its data is. */
+static void html_plots(FILE *f, const struct outdir *o)
+{
+	for (unsigned i = 0; i < o->nplots; i++) {
+		const struct plot *p = &o->plots[i];
+
+		fputs("<figure>\n<figcaption>", f);
+		html_esc(f, p->caption);
+		fputs("</figcaption>\n", f);
+		if (!p->png || !html_png(f, o, p))
+			fprintf(f, "<p class=\"note\">Not drawn (gnuplot missing or failed): the data "
+				   "is in %s.dat; draw it with <code>gnuplot %s.gp</code>.</p>\n",
+				p->name, p->name);
+		fputs("</figure>\n", f);
+	}
 }
 
 static const char html_style[] =
@@ -2068,7 +2118,7 @@ static const char html_style[] =
 
 static int write_html(struct report *rep, struct run *run)
 {
-	FILE *f = open_out(rep, run, "index.html");
+	FILE *f = open_out(rep, &run->out, "index.html");
 
 	if (!f)
 		return VT_EIO;
@@ -2146,23 +2196,12 @@ static int write_html(struct report *rep, struct run *run)
 	}
 
 	fputs("\n<h2>Plots</h2>\n", f);
-	for (unsigned i = 0; i < run->nplots; i++) {
-		const struct plot *p = &run->plots[i];
-
-		fputs("<figure>\n<figcaption>", f);
-		html_esc(f, p->caption);
-		fputs("</figcaption>\n", f);
-		if (!p->png || !html_png(f, run, p))
-			fprintf(f, "<p class=\"note\">Not drawn (gnuplot missing or failed): the data "
-				   "is in %s.dat; draw it with <code>gnuplot %s.gp</code>.</p>\n",
-				p->name, p->name);
-		fputs("</figure>\n", f);
-	}
+	html_plots(f, &run->out);
 
 	fputs("\n<h2>Scenario (expanded)</h2>\n<pre>", f);
 	html_esc(f, run->text);
 	fputs("</pre>\n</body>\n</html>\n", f);
-	return close_out(rep, run, "index.html", f);
+	return close_out(rep, &run->out, "index.html", f);
 }
 
 /* ---- the comparison table ---------------------------------------------------------------- */
@@ -2313,8 +2352,8 @@ static int report_run(struct report *rep, const char *id)
 	rc = load_run(rep, &run);
 	if (rc == VT_OK)
 		rc = build_comparison(&run);
-	if (rc == VT_OK && mkdirs(run.dir) != 0) {
-		fprintf(rep->err, "report: cannot create %s: %s\n", run.dir, strerror(errno));
+	if (rc == VT_OK && mkdirs(run.out.dir) != 0) {
+		fprintf(rep->err, "report: cannot create %s: %s\n", run.out.dir, strerror(errno));
 		rc = VT_EIO;
 	}
 	if (rc == VT_OK)
@@ -2324,8 +2363,8 @@ static int report_run(struct report *rep, const char *id)
 	if (rc == VT_OK)
 		rc = write_timeline(rep, &run);
 	if (rc == VT_OK) {
-		qsort(run.plots, run.nplots, sizeof(*run.plots), plot_cmp);
-		draw(rep, &run);
+		qsort(run.out.plots, run.out.nplots, sizeof(*run.out.plots), plot_cmp);
+		draw(rep, &run.out);
 	}
 	if (rc == VT_OK)
 		rc = write_markdown(rep, &run);
@@ -2334,7 +2373,7 @@ static int report_run(struct report *rep, const char *id)
 	if (rc == VT_OK && run.a.failed)
 		rc = VT_ENOMEM;
 	if (rc == VT_OK) {
-		fprintf(rep->out, "%s/ %s/index.html\n", run.dir, run.dir);
+		fprintf(rep->out, "%s/ %s/index.html\n", run.out.dir, run.out.dir);
 		if (fflush(rep->out) != 0 || ferror(rep->out)) {
 			fprintf(rep->err, "report: writing the output failed: %s\n",
 				strerror(errno));
@@ -2344,6 +2383,1349 @@ static int report_run(struct report *rep, const char *id)
 	if (rc == VT_ENOMEM)
 		fprintf(rep->err, "report: out of memory\n");
 	run_free(&run);
+	return rc;
+}
+
+/* ---- a sweep's report -------------------------------------------------------------------- */
+
+/*
+ * `--sweep ID`: the runs `bin/sim sweep` made (runs.sweep_id = ID), each at one grid point
+ * (runs.sweep_point, "PATH=VALUE PATH=VALUE ... seed=S"). A point without its seed is a set of
+ * parameter values; its seeds are its runs. The swept parameter is the first key (in the order
+ * the points name them) whose value differs between points. When more keys vary, the plot is
+ * still against the first, with one line per arm and combination of the other varying keys'
+ * values ("ideal, vm.vcpus=4"): one plot per metric keeps every arm at every value side by
+ * side, where one plot per value would split the comparison across files.
+ *
+ * Per metric, point and arm: the mean, min and max over the seeds of the point's complete runs
+ * (INTEGER values summed exactly in 128 bits, REAL ones such as drift_ppm as doubles in seed
+ * order). Runs not 'complete' count for nothing; they are listed. Layer facts (unit 'fact')
+ * describe a configuration rather than measure a run and are left out.
+ *
+ * The axis: when every value of the swept parameter is a number of one kind (a number the
+ * scenario language reads, 2ms or 2.5GHz or 0x10, in its unit's base: ns, Hz, ...; else a
+ * number followed by the same text), the values sit at their numbers, labelled as written
+ * (logarithmic when they span two decades or more); otherwise at ranks 0, 1, ... in order:
+ * numbers by value, then other text. Reading the unit is why 500us comes before 2ms, which the
+ * digits alone would not give; a number the language does not read falls back to the number it
+ * starts with. Into DIR/sweep-<id>/ (DIR/<id>/ for an id that starts with "sweep-", as bin/sim
+ * sweep's do): <metric>.dat and .gp (from reports/sweep.gp), .png and .svg, report.md and
+ * index.html.
+ */
+
+/* A parameter's value at a point: as written, and how it is ordered. */
+enum pv_kind { PV_NUM, PV_TEXT, PV_UNSET };
+
+struct pval {
+	const char *text;             /* as written; "(unset)" when the point does not set it */
+	enum pv_kind kind;
+	int dim;                      /* PV_NUM: the scn_dim of a number the scenario language
+					 reads, num in its base unit; -1: a number followed by
+					 other text (suffix), num the number */
+	const char *suffix;
+	double num;
+};
+
+struct kv {
+	const char *k, *v;
+};
+
+struct sw_run {
+	const char *id, *status, *point;
+	uint64_t seed;
+	struct value failed;          /* expectations_failed */
+	bool complete;
+	struct kv *kv;                /* the point's pairs, seed included */
+	unsigned nkv;
+	const char **raw;             /* per key: its value, NULL when the point does not set it */
+	const char *key;              /* the values as one text, the point's identity */
+	unsigned pt;                  /* its point */
+};
+
+struct sw_point {
+	const struct sweep *sw;       /* for qsort's comparators, which get no context */
+	const char *text;             /* the values without the seed, "k=v k=v" in key order */
+	const char *name;             /* what tells it apart: the varying keys' "k=v k=v" */
+	struct pval *val;             /* per key */
+	const char *group;            /* the other varying keys' "k=v k=v" ("" when one varies) */
+	unsigned line;                /* its group's index */
+	unsigned made;                /* creation order (before sorting) */
+	double x;                     /* its position on the axis */
+	unsigned rank;                /* its swept value's place among the values (0, 1, ...) */
+	unsigned ncomplete;           /* complete runs (seeds) */
+};
+
+/* One metric at one point in one arm, over the seeds. */
+struct sw_stat {
+	unsigned n;
+	bool real;                    /* some value was REAL */
+	s128 isum;                    /* the INTEGER values, exact */
+	double dsum;                  /* the REAL values, in seed order */
+	struct value min, max;
+};
+
+struct sw_metric {
+	const char *name, *unit, *file;
+	int metric;                   /* metric_id, or -1 */
+	bool any;                     /* some point has a value */
+	struct sw_stat *st;           /* [point * narms + arm] */
+};
+
+struct sweep {
+	struct arena a;
+	const char *id, *scenario;
+	unsigned nruns, ncomplete, nfailed;
+	struct sw_run *runs;          /* by point, then seed */
+	unsigned nkeys;
+	const char **keys;            /* every parameter a point sets, first seen first */
+	int xkey;                     /* the swept one; -1 when no point sets any */
+	unsigned nvary;
+	unsigned *vary;               /* the keys whose values differ; vary[0] is xkey */
+	bool xnum, xlog;              /* numeric axis (else ranks), logarithmic */
+	unsigned nx;
+	const char **xvals;           /* the swept parameter's distinct values, in order */
+	unsigned npoints;
+	struct sw_point *points;      /* in report order: by group, then along the axis */
+	unsigned ngroups;
+	unsigned narms;
+	const char **arms;
+	unsigned nmetrics;
+	struct sw_metric *metrics;
+	struct table tbl, failed, incomplete;
+	struct outdir out;
+};
+
+/* The length of the decimal number starting s ([+-]digits[.digits][(e|E)[+-]digits]), 0 when
+ * s does not start with one. */
+static size_t num_prefix_len(const char *s)
+{
+	size_t i = 0, digits = 0;
+
+	if (s[i] == '+' || s[i] == '-')
+		i++;
+	for (; s[i] >= '0' && s[i] <= '9'; i++)
+		digits++;
+	if (s[i] == '.')
+		for (i++; s[i] >= '0' && s[i] <= '9'; i++)
+			digits++;
+	if (digits == 0)
+		return 0;
+	if (s[i] == 'e' || s[i] == 'E') {
+		size_t j = i + 1 + (s[i + 1] == '+' || s[i + 1] == '-');
+
+		if (s[j] >= '0' && s[j] <= '9') {
+			while (s[j] >= '0' && s[j] <= '9')
+				j++;
+			i = j;
+		}
+	}
+	return i;
+}
+
+/* How a value is ordered: a number the scenario language reads (exact, in its dimension's base
+ * unit), else the number it starts with, else text. */
+static struct pval pval_make(struct arena *a, const char *text)
+{
+	struct pval v = { "(unset)", PV_UNSET, -1, "", 0 };
+	struct scn_doc doc;
+	struct scn_error e;
+	size_t n;
+
+	if (!text)
+		return v;
+	v.text = text;
+	v.kind = PV_TEXT;
+	if (strlen(text) < 400) {
+		scn_doc_init(&doc);
+		if (scn_parse_override(&doc, arena_printf(a, "v=%s", text), 0, &e) == VT_OK &&
+		    doc.nassign == 1 && doc.assign[0].value->kind == SCN_V_NUM) {
+			const struct scn_num *q = &doc.assign[0].value->num;
+
+			v.kind = PV_NUM;
+			v.dim = (int)q->dim;
+			v.num = (double)q->num / (double)q->den;
+		}
+		scn_doc_free(&doc);
+		if (v.kind == PV_NUM)
+			return v;
+	}
+	n = num_prefix_len(text);
+	if (n > 0 && n < 64) {
+		char num[64];
+
+		memcpy(num, text, n);
+		num[n] = '\0';
+		v.kind = PV_NUM;
+		v.num = strtod(num, NULL);
+		v.suffix = text + n;
+	}
+	return v;
+}
+
+/* Numbers first (of one kind by value, then by their text after the number), then text, then
+ * unset; ties by the text as written, so 0 means the same text. */
+static int pval_cmp(const struct pval *x, const struct pval *y)
+{
+	int c;
+
+	if (x->kind != y->kind)
+		return (int)x->kind - (int)y->kind;
+	if (x->kind == PV_NUM) {
+		if (x->dim != y->dim)
+			return x->dim < y->dim ? -1 : 1;
+		if (x->num != y->num)
+			return x->num < y->num ? -1 : 1;
+		c = strcmp(x->suffix, y->suffix);
+		if (c)
+			return c;
+	}
+	return strcmp(x->text, y->text);
+}
+
+/* Two numbers one axis can hold: of one dimension, or followed by the same text. */
+static bool pval_same_kind(const struct pval *x, const struct pval *y)
+{
+	return x->kind == PV_NUM && y->kind == PV_NUM && x->dim == y->dim &&
+	       (x->dim >= 0 || strcmp(x->suffix, y->suffix) == 0);
+}
+
+/*
+ * Splits a grid point "PATH=VALUE PATH=VALUE ... seed=S" into its pairs (in a copy in the
+ * arena): a word without '=' continues the value before it, as a value with a space would; words
+ * before the first PATH= are ignored. Returns the number of pairs.
+ */
+static unsigned point_split(struct arena *a, const char *text, struct kv **out)
+{
+	char *s, *end_prev = NULL;
+	size_t cap = 1, len = strlen(text);
+	unsigned n = 0;
+	struct kv *kv;
+
+	*out = NULL;
+	s = arena_alloc(a, len + 1);
+	for (size_t i = 0; i < len; i++)
+		cap += text[i] == ' ';
+	kv = arena_alloc(a, cap * sizeof(*kv));
+	if (!s || !kv)
+		return 0;
+	memcpy(s, text, len + 1);
+	*out = kv;
+	for (char *p = s; *p;) {
+		char *word, *end, *eq;
+
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		word = p;
+		end = word + strcspn(word, " ");
+		eq = memchr(word, '=', (size_t)(end - word));
+		if (eq && eq > word) {
+			if (end_prev)
+				*end_prev = '\0';
+			*eq = '\0';
+			kv[n].k = word;
+			kv[n].v = eq + 1;
+			n++;
+		}
+		if (n > 0)
+			end_prev = end;
+		p = end;
+	}
+	if (end_prev)
+		*end_prev = '\0';
+	return n;
+}
+
+/* A complete run whose expectations did not all hold. */
+static bool run_failed(const struct sw_run *r)
+{
+	return r->complete && r->failed.type == V_INT && r->failed.i > 0;
+}
+
+/* By point, then seed. */
+static int sw_run_cmp(const void *pa, const void *pb)
+{
+	const struct sw_run *x = pa, *y = pb;
+
+	if (x->pt != y->pt)
+		return x->pt < y->pt ? -1 : 1;
+	if (x->seed != y->seed)
+		return x->seed < y->seed ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+/* Adds key k to the sweep's keys unless it is there (or is the seed). */
+static void add_key(struct sweep *sw, unsigned *cap, const char *k)
+{
+	if (strcmp(k, "seed") == 0)
+		return;
+	for (unsigned i = 0; i < sw->nkeys; i++)
+		if (strcmp(sw->keys[i], k) == 0)
+			return;
+	if (sw->nkeys == *cap) {
+		unsigned ncap = *cap ? 2 * *cap : 8;
+		const char **p = arena_alloc(&sw->a, ncap * sizeof(*p));
+
+		if (!p)
+			return;
+		if (sw->nkeys)
+			memcpy(p, sw->keys, sw->nkeys * sizeof(*p));
+		sw->keys = p;
+		*cap = ncap;
+	}
+	sw->keys[sw->nkeys++] = k;
+}
+
+/* Adds s to the list "a, b, ..." in b unless it is there. */
+static void list_add(struct strbuf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	for (const char *p = sb_str(b); *p;) {
+		size_t k = strcspn(p, ",");
+
+		if (k == n && strncmp(p, s, n) == 0)
+			return;
+		p += k;
+		p += *p ? 2 : 0;
+	}
+	sb_puts(b, b->len ? ", " : "");
+	sb_puts(b, s);
+}
+
+/* The sweep's runs with their points' pairs, and the keys in the order the runs name them as
+ * they started (the first point's order: the sweep's). */
+static int load_sweep_runs(struct report *rep, struct sweep *sw)
+{
+	struct arena *a = &sw->a;
+	struct strbuf names = { 0 };
+	sqlite3_stmt *st = NULL;
+	unsigned kcap = 0;
+	int64_t n = 0;
+	int rc = prep(rep, &st, "SELECT count(*) FROM runs WHERE sweep_id = ?1");
+
+	if (rc != VT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, sw->id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	rc = rc == SQLITE_ROW ? VT_OK : step_done(rep, rc);
+	sqlite3_finalize(st);
+	if (rc != VT_OK)
+		return rc;
+	sw->runs = arena_alloc(a, (size_t)(n > 0 ? n : 1) * sizeof(*sw->runs));
+	if (!sw->runs)
+		return VT_ENOMEM;
+	rc = prep(rep, &st, "SELECT run_id, status, seed, expectations_failed, sweep_point, "
+			    "scenario FROM runs WHERE sweep_id = ?1 ORDER BY started_at, rowid");
+	if (rc != VT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, sw->id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && (int64_t)sw->nruns < n) {
+		struct sw_run *r = &sw->runs[sw->nruns++];
+		const char *scen = (const char *)sqlite3_column_text(st, 5);
+
+		r->id = col_text(a, st, 0);
+		r->status = col_text(a, st, 1);
+		/* Seeds are unsigned 64-bit, stored with the same bits as a signed integer. */
+		r->seed = (uint64_t)sqlite3_column_int64(st, 2);
+		r->failed = col_value(st, 3);
+		r->point = col_text(a, st, 4);
+		r->complete = strcmp(r->status, "complete") == 0;
+		sw->ncomplete += r->complete;
+		sw->nfailed += run_failed(r);
+		r->nkv = point_split(a, r->point, &r->kv);
+		for (unsigned i = 0; i < r->nkv; i++)
+			add_key(sw, &kcap, r->kv[i].k);
+		/* The scenarios swept: one, unless the runs say otherwise ("a, b"). */
+		list_add(&names, scen && *scen ? scen : "unnamed");
+	}
+	if (rc == SQLITE_ROW)
+		rc = SQLITE_DONE;
+	rc = step_done(rep, rc);
+	sqlite3_finalize(st);
+	sw->scenario = arena_dup(a, sb_str(&names));
+	if (names.oom)
+		a->failed = true;
+	free(names.p);
+	return rc == VT_OK && a->failed ? VT_ENOMEM : rc;
+}
+
+/* "k=v k=v" of the keys keys[idx[from..n)] at point p (keys idx NULL: every key, unset ones
+ * left out). */
+static const char *point_values(struct sweep *sw, const struct sw_point *p, const unsigned *idx,
+				unsigned from, unsigned n)
+{
+	struct strbuf b = { 0 };
+	const char *s;
+
+	for (unsigned i = from; i < n; i++) {
+		unsigned k = idx ? idx[i] : i;
+
+		if (!idx && p->val[k].kind == PV_UNSET)
+			continue;
+		if (b.len)
+			sb_puts(&b, " ");
+		sb_puts(&b, sw->keys[k]);
+		sb_puts(&b, "=");
+		sb_puts(&b, p->val[k].text);
+	}
+	s = arena_dup(&sw->a, sb_str(&b));
+	if (b.oom)
+		sw->a.failed = true;
+	free(b.p);
+	return s;
+}
+
+/* By the canonical text of their points, then as sw_run_cmp. */
+static int run_key_cmp(const void *pa, const void *pb)
+{
+	const struct sw_run *const *x = pa, *const *y = pb;
+	int c = strcmp((*x)->key, (*y)->key);
+
+	return c ? c : sw_run_cmp(*x, *y);
+}
+
+/* Report order: by the other varying keys (the lines), then along the axis. */
+static int point_cmp(const void *pa, const void *pb)
+{
+	const struct sw_point *p = pa, *q = pb;
+	const struct sweep *sw = p->sw;
+	int c;
+
+	for (unsigned i = 1; i < sw->nvary; i++) {
+		c = pval_cmp(&p->val[sw->vary[i]], &q->val[sw->vary[i]]);
+		if (c)
+			return c;
+	}
+	if (sw->xkey >= 0) {
+		c = pval_cmp(&p->val[sw->xkey], &q->val[sw->xkey]);
+		if (c)
+			return c;
+	}
+	return strcmp(p->text, q->text);
+}
+
+/* Along the axis: by the swept parameter's value. */
+static int point_x_cmp(const void *pa, const void *pb)
+{
+	const struct sw_point *const *p = pa, *const *q = pb;
+	int xkey = (*p)->sw->xkey;
+
+	return xkey < 0 ? 0 : pval_cmp(&(*p)->val[xkey], &(*q)->val[xkey]);
+}
+
+/*
+ * Each run's values by key, and an unambiguous text of them (its point's identity: per key
+ * "LENGTH:VALUE", or "-" when unset).
+ */
+static int run_values(struct sweep *sw, struct sw_run *r)
+{
+	struct strbuf b = { 0 };
+
+	r->raw = arena_alloc(&sw->a, (sw->nkeys ? sw->nkeys : 1) * sizeof(*r->raw));
+	if (!r->raw)
+		return VT_ENOMEM;
+	for (unsigned i = 0; i < r->nkv; i++)
+		for (unsigned k = 0; k < sw->nkeys; k++)
+			if (strcmp(sw->keys[k], r->kv[i].k) == 0)
+				r->raw[k] = r->kv[i].v;       /* a key given twice: the last */
+	for (unsigned k = 0; k < sw->nkeys; k++) {
+		char len[24];
+
+		sb_puts(&b, k ? "," : "");
+		if (!r->raw[k]) {
+			sb_puts(&b, "-");
+			continue;
+		}
+		snprintf(len, sizeof(len), "%zu:", strlen(r->raw[k]));
+		sb_puts(&b, len);
+		sb_puts(&b, r->raw[k]);
+	}
+	r->key = arena_dup(&sw->a, sb_str(&b));
+	if (b.oom)
+		sw->a.failed = true;
+	free(b.p);
+	return sw->a.failed ? VT_ENOMEM : VT_OK;
+}
+
+/* A point with the values of run r. */
+static void make_point(struct sweep *sw, const struct sw_run *r)
+{
+	struct sw_point *p = &sw->points[sw->npoints];
+
+	memset(p, 0, sizeof(*p));
+	p->sw = sw;
+	p->made = sw->npoints++;
+	p->val = arena_alloc(&sw->a, (sw->nkeys ? sw->nkeys : 1) * sizeof(*p->val));
+	if (!p->val)
+		return;
+	for (unsigned k = 0; k < sw->nkeys; k++)
+		p->val[k] = pval_make(&sw->a, r->raw[k]);
+	p->text = point_values(sw, p, NULL, 0, sw->nkeys);
+}
+
+/*
+ * The points (the runs' values without their seeds), the keys that vary (the swept one first),
+ * the points in report order with their lines, the axis (numeric, or ranks) and its values, and
+ * the runs by point and seed.
+ */
+static int build_points(struct sweep *sw)
+{
+	struct arena *a = &sw->a;
+	size_t nr = sw->nruns ? sw->nruns : 1;
+	struct sw_run **byk = arena_alloc(a, nr * sizeof(*byk));
+	struct sw_point **byx = arena_alloc(a, nr * sizeof(*byx));
+	unsigned *map = arena_alloc(a, nr * sizeof(*map));
+	int rc = VT_OK;
+
+	sw->points = arena_alloc(a, nr * sizeof(*sw->points));
+	sw->vary = arena_alloc(a, (sw->nkeys ? sw->nkeys : 1) * sizeof(*sw->vary));
+	sw->xvals = arena_alloc(a, nr * sizeof(*sw->xvals));
+	if (!byk || !byx || !map || !sw->points || !sw->vary || !sw->xvals)
+		return VT_ENOMEM;
+	/* Runs with the same values are one point. */
+	for (unsigned r = 0; r < sw->nruns && rc == VT_OK; r++) {
+		rc = run_values(sw, &sw->runs[r]);
+		byk[r] = &sw->runs[r];
+	}
+	if (rc != VT_OK)
+		return rc;
+	qsort(byk, sw->nruns, sizeof(*byk), run_key_cmp);
+	for (unsigned r = 0; r < sw->nruns; r++) {
+		if (r == 0 || strcmp(byk[r]->key, byk[r - 1]->key) != 0)
+			make_point(sw, byk[r]);
+		byk[r]->pt = sw->npoints - 1;
+		sw->points[byk[r]->pt].ncomplete += byk[r]->complete;
+	}
+	if (a->failed)
+		return VT_ENOMEM;
+
+	/* A key varies when two points give it different values (unset is a value here). */
+	for (unsigned k = 0; k < sw->nkeys; k++)
+		for (unsigned j = 1; j < sw->npoints; j++)
+			if (pval_cmp(&sw->points[0].val[k], &sw->points[j].val[k]) != 0) {
+				sw->vary[sw->nvary++] = k;
+				break;
+			}
+	/* Nothing varies (one point): its first key, if any, is still named on the axis. */
+	sw->xkey = sw->nvary ? (int)sw->vary[0] : sw->nkeys ? 0 : -1;
+
+	/* Report order; then the runs by point and seed (the order REAL values are summed in). */
+	qsort(sw->points, sw->npoints, sizeof(*sw->points), point_cmp);
+	for (unsigned i = 0; i < sw->npoints; i++)
+		map[sw->points[i].made] = i;
+	for (unsigned r = 0; r < sw->nruns; r++)
+		sw->runs[r].pt = map[sw->runs[r].pt];
+	qsort(sw->runs, sw->nruns, sizeof(*sw->runs), sw_run_cmp);
+
+	/* Lines: the points of one combination of the other varying keys' values are adjacent. */
+	for (unsigned i = 0; i < sw->npoints; i++) {
+		struct sw_point *p = &sw->points[i];
+
+		p->name = sw->nvary ? point_values(sw, p, sw->vary, 0, sw->nvary) : p->text;
+		p->group = sw->nvary > 1 ? point_values(sw, p, sw->vary, 1, sw->nvary) : "";
+		if (i > 0 && strcmp(p->group, sw->points[i - 1].group) != 0)
+			sw->ngroups++;
+		p->line = sw->ngroups;
+	}
+	sw->ngroups += sw->npoints > 0;
+
+	/* The axis: numbers of one kind at their values, else ranks of the distinct values. */
+	sw->xnum = sw->xkey >= 0 && sw->npoints > 0;
+	for (unsigned i = 0; i < sw->npoints && sw->xnum; i++)
+		sw->xnum = pval_same_kind(&sw->points[0].val[sw->xkey],
+					  &sw->points[i].val[sw->xkey]);
+	for (unsigned i = 0; i < sw->npoints; i++)
+		byx[i] = &sw->points[i];
+	qsort(byx, sw->npoints, sizeof(*byx), point_x_cmp);
+	for (unsigned i = 0; i < sw->npoints; i++) {
+		struct sw_point *p = byx[i];
+		const char *text = sw->xkey >= 0 ? p->val[sw->xkey].text : "(none)";
+
+		if (sw->nx == 0 || strcmp(sw->xvals[sw->nx - 1], text) != 0)
+			sw->xvals[sw->nx++] = text;
+		p->rank = sw->nx - 1;
+		p->x = sw->xnum ? p->val[sw->xkey].num : (double)p->rank;
+	}
+	/* Logarithmic when positive values span two decades or more (powers of two, 1us..1s). */
+	if (sw->xnum && sw->nx > 1) {
+		double lo = byx[0]->x, hi = byx[sw->npoints - 1]->x;
+
+		sw->xlog = lo > 0 && hi / lo >= 100;
+	}
+	return a->failed ? VT_ENOMEM : VT_OK;
+}
+
+/* The arms of the sweep's complete runs, in their scenario order. */
+static int load_sweep_arms(struct report *rep, struct sweep *sw)
+{
+	static const char from[] = "FROM arms AS a JOIN runs AS r ON r.run_id = a.run_id WHERE "
+				   "r.sweep_id = ?1 AND r.status = 'complete'";
+	struct arena *a = &sw->a;
+	sqlite3_stmt *st = NULL;
+	int64_t n = 0;
+	int rc = prep(rep, &st, arena_printf(a, "SELECT count(DISTINCT a.arm) %s", from));
+
+	if (rc != VT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, sw->id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	rc = rc == SQLITE_ROW ? VT_OK : step_done(rep, rc);
+	sqlite3_finalize(st);
+	if (rc != VT_OK)
+		return rc;
+	sw->arms = arena_alloc(a, (size_t)(n > 0 ? n : 1) * sizeof(*sw->arms));
+	if (!sw->arms)
+		return VT_ENOMEM;
+	rc = prep(rep, &st, arena_printf(a, "SELECT a.arm %s AND a.arm IS NOT NULL GROUP BY a.arm "
+					 "ORDER BY min(a.ord), a.arm", from));
+	if (rc != VT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, sw->id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && (int64_t)sw->narms < n)
+		sw->arms[sw->narms++] = col_text(a, st, 0);
+	if (rc == SQLITE_ROW)
+		rc = SQLITE_DONE;
+	rc = step_done(rep, rc);
+	sqlite3_finalize(st);
+	return rc == VT_OK && a->failed ? VT_ENOMEM : rc;
+}
+
+/* Known metrics in metric_info order, then the others by name. */
+static int sw_metric_cmp(const void *pa, const void *pb)
+{
+	const struct sw_metric *x = pa, *y = pb;
+
+	if ((x->metric < 0) != (y->metric < 0))
+		return x->metric < 0 ? 1 : -1;
+	if (x->metric >= 0)
+		return x->metric - y->metric;
+	return strcmp(x->name, y->name);
+}
+
+/* x < y, exactly for two integers. */
+static bool value_lt(const struct value *x, const struct value *y)
+{
+	if (x->type == V_INT && y->type == V_INT)
+		return x->i < y->i;
+	return value_num(x) < value_num(y);
+}
+
+static void stat_add(struct sw_stat *s, const struct value *v)
+{
+	if (v->type == V_NULL)
+		return;
+	if (v->type == V_INT) {
+		s->isum += v->i;
+	} else {
+		s->real = true;
+		s->dsum += v->d;
+	}
+	if (s->n == 0 || value_lt(v, &s->min))
+		s->min = *v;
+	if (s->n == 0 || value_lt(&s->max, v))
+		s->max = *v;
+	s->n++;
+}
+
+/* The mean: of integers exact up to the one rounding of (quotient + remainder / n). */
+static double stat_mean(const struct sw_stat *s)
+{
+	s128 q = s->isum / s->n, r = s->isum % s->n;
+
+	if (!s->real)
+		return (double)q + (double)r / (double)s->n;
+	return ((double)s->isum + s->dsum) / (double)s->n;
+}
+
+/* The metrics (not the facts) of the complete runs, accumulated per point and arm. */
+static int load_sweep_metrics(struct report *rep, struct sweep *sw)
+{
+	static const char from[] = "FROM metrics AS m JOIN runs AS r ON r.run_id = m.run_id WHERE "
+				   "r.sweep_id = ?1 AND r.status = 'complete' AND "
+				   "coalesce(m.unit, '') <> 'fact' AND m.metric IS NOT NULL";
+	struct arena *a = &sw->a;
+	size_t cells = (size_t)sw->npoints * sw->narms;
+	sqlite3_stmt *st = NULL;
+	int64_t n = 0;
+	int rc = prep(rep, &st, arena_printf(a, "SELECT count(DISTINCT m.metric) %s", from));
+
+	if (rc != VT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, sw->id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	rc = rc == SQLITE_ROW ? VT_OK : step_done(rep, rc);
+	sqlite3_finalize(st);
+	if (rc != VT_OK)
+		return rc;
+	sw->metrics = arena_alloc(a, (size_t)(n > 0 ? n : 1) * sizeof(*sw->metrics));
+	if (!sw->metrics)
+		return VT_ENOMEM;
+	rc = prep(rep, &st, arena_printf(a, "SELECT m.metric, min(m.unit) %s GROUP BY m.metric",
+					 from));
+	if (rc != VT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, sw->id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && (int64_t)sw->nmetrics < n) {
+		struct sw_metric *m = &sw->metrics[sw->nmetrics++];
+
+		m->name = col_text(a, st, 0);
+		m->unit = col_text(a, st, 1);
+		m->metric = metric_lookup(m->name);
+		m->st = arena_alloc(a, (cells ? cells : 1) * sizeof(*m->st));
+		if (!m->st)
+			break;
+	}
+	if (rc == SQLITE_ROW)
+		rc = SQLITE_DONE;
+	rc = step_done(rep, rc);
+	sqlite3_finalize(st);
+	if (rc != VT_OK)
+		return rc;
+	if (a->failed)
+		return VT_ENOMEM;
+	qsort(sw->metrics, sw->nmetrics, sizeof(*sw->metrics), sw_metric_cmp);
+	/* File names: distinct even for names that differ only in unsafe characters. */
+	for (unsigned i = 0; i < sw->nmetrics; i++) {
+		char file[64];
+
+		safe_name(sw->metrics[i].name, file, sizeof(file));
+		sw->metrics[i].file = arena_dup(a, file);
+		for (unsigned j = 0; j < i; j++)
+			if (strcmp(sw->metrics[j].file, sw->metrics[i].file) == 0)
+				sw->metrics[i].file = arena_printf(a, "%s-%u", file, i + 1);
+	}
+
+	/* Run by run in seed order (the order REAL values are summed in). */
+	rc = prep(rep, &st, "SELECT arm, metric, value FROM metrics WHERE run_id = ?1 AND "
+			    "coalesce(unit, '') <> 'fact'");
+	if (rc != VT_OK)
+		return rc;
+	for (unsigned r = 0; r < sw->nruns && rc == VT_OK; r++) {
+		const struct sw_run *run = &sw->runs[r];
+
+		if (!run->complete)
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, run->id, -1, SQLITE_STATIC);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *arm = (const char *)sqlite3_column_text(st, 0);
+			const char *name = (const char *)sqlite3_column_text(st, 1);
+			struct value v = col_value(st, 2);
+			unsigned ai = 0, mi = 0;
+
+			while (arm && ai < sw->narms && strcmp(sw->arms[ai], arm) != 0)
+				ai++;
+			while (name && mi < sw->nmetrics && strcmp(sw->metrics[mi].name, name) != 0)
+				mi++;
+			if (!arm || !name || ai == sw->narms || mi == sw->nmetrics)
+				continue;
+			stat_add(&sw->metrics[mi].st[(size_t)run->pt * sw->narms + ai], &v);
+			sw->metrics[mi].any |= v.type != V_NULL;
+		}
+		rc = step_done(rep, rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* A mean for the tables: integers' means to 3 decimals without trailing zeros, REAL ones with
+ * the metric's decimals (drift: 3) or %.6g; "n/a" without a value. */
+static void fmt_mean(const struct sw_stat *s, int metric, char *buf, size_t len)
+{
+	double mean;
+
+	if (s->n == 0) {
+		snprintf(buf, len, "n/a");
+		return;
+	}
+	mean = stat_mean(s);
+	if (s->real) {
+		if (metric >= 0 && metric_info[metric].scale > 0)
+			snprintf(buf, len, "%.*f", metric_info[metric].scale, mean);
+		else
+			snprintf(buf, len, "%.6g", mean);
+		return;
+	}
+	snprintf(buf, len, "%.3f", mean);
+	if (strchr(buf, '.')) {
+		size_t n = strlen(buf);
+
+		while (n > 0 && buf[n - 1] == '0')
+			buf[--n] = '\0';
+		if (n > 0 && buf[n - 1] == '.')
+			buf[--n] = '\0';
+	}
+	/* A mean that rounds to zero from below prints as 0, not -0. */
+	if (strcmp(buf, "-0") == 0)
+		snprintf(buf, len, "0");
+}
+
+static const char *sw_param(const struct sweep *sw)
+{
+	return sw->xkey >= 0 ? sw->keys[sw->xkey] : "(no parameter)";
+}
+
+/* The metric's name with its unit, "max_abs_error_ns (ns)". */
+static const char *sw_metric_label(struct arena *a, const struct sw_metric *m)
+{
+	return *m->unit ? arena_printf(a, "%s (%s)", m->name, m->unit) : m->name;
+}
+
+/* The point as a reader names it: the varying keys' values (the others are the same at every
+ * point, said once above the tables). */
+static const char *sw_point_name(const struct sw_point *p)
+{
+	return *p->name ? p->name : "(no parameters)";
+}
+
+/* The table of every metric at every point, and the runs that failed or did not complete. */
+static int build_sweep_tables(struct sweep *sw)
+{
+	struct arena *a = &sw->a;
+	bool grp = sw->ngroups > 1;
+	unsigned ncols = 1 + grp + 3 * sw->narms + 1, nrows = 0, c0;
+	struct table *t = &sw->tbl;
+	struct cell *c;
+
+	for (unsigned i = 0; i < sw->nmetrics; i++)
+		nrows += sw->metrics[i].any ? 1 + sw->npoints : 0;
+	if (!table_init(a, t, ncols, nrows))
+		return VT_ENOMEM;
+	t->head[0] = sw_param(sw);
+	if (grp) {
+		struct strbuf b = { 0 };
+
+		for (unsigned i = 1; i < sw->nvary; i++) {
+			sb_puts(&b, i > 1 ? " " : "");
+			sb_puts(&b, sw->keys[sw->vary[i]]);
+		}
+		t->head[1] = arena_dup(a, sb_str(&b));
+		t->text[1] = true;
+		if (b.oom)
+			a->failed = true;
+		free(b.p);
+	}
+	c0 = 1 + grp;
+	for (unsigned k = 0; k < sw->narms; k++) {
+		t->head[c0 + 3 * k] = arena_printf(a, "%s mean", sw->arms[k]);
+		t->head[c0 + 3 * k + 1] = arena_printf(a, "%s min", sw->arms[k]);
+		t->head[c0 + 3 * k + 2] = arena_printf(a, "%s max", sw->arms[k]);
+	}
+	t->head[ncols - 1] = "runs";
+	for (unsigned i = 0; i < sw->nmetrics; i++) {
+		const struct sw_metric *m = &sw->metrics[i];
+
+		if (!m->any)
+			continue;
+		c = table_row(t, true);
+		c[0].text = sw_metric_label(a, m);
+		for (unsigned j = 0; j < sw->npoints; j++) {
+			const struct sw_point *p = &sw->points[j];
+
+			c = table_row(t, false);
+			c[0].text = sw->xkey >= 0 ? p->val[sw->xkey].text : "(none)";
+			if (grp)
+				c[1].text = p->group;
+			for (unsigned k = 0; k < sw->narms; k++) {
+				const struct sw_stat *s = &m->st[(size_t)j * sw->narms + k];
+				char buf[48];
+
+				fmt_mean(s, m->metric, buf, sizeof(buf));
+				c[c0 + 3 * k].text = arena_dup(a, buf);
+				fmt_value(&s->min, m->metric, buf, sizeof(buf));
+				c[c0 + 3 * k + 1].text = s->n ? arena_dup(a, buf) : "n/a";
+				fmt_value(&s->max, m->metric, buf, sizeof(buf));
+				c[c0 + 3 * k + 2].text = s->n ? arena_dup(a, buf) : "n/a";
+			}
+			c[ncols - 1].text = arena_printf(a, "%u", p->ncomplete);
+		}
+	}
+
+	/* Failed and incomplete runs, by point and seed (the runs' order). */
+	if (!table_init(a, &sw->failed, 4, sw->nfailed) ||
+	    !table_init(a, &sw->incomplete, 4, sw->nruns - sw->ncomplete))
+		return VT_ENOMEM;
+	sw->failed.head[0] = sw->incomplete.head[0] = "point";
+	sw->failed.head[1] = sw->incomplete.head[1] = "seed";
+	sw->failed.head[2] = "expectations failed";
+	sw->incomplete.head[2] = "status";
+	sw->failed.head[3] = sw->incomplete.head[3] = "run";
+	sw->failed.text[3] = sw->incomplete.text[2] = sw->incomplete.text[3] = true;
+	for (unsigned r = 0; r < sw->nruns; r++) {
+		const struct sw_run *run = &sw->runs[r];
+		bool failed = run_failed(run);
+
+		if (run->complete && !failed)
+			continue;
+		c = table_row(failed ? &sw->failed : &sw->incomplete, false);
+		c[0].text = sw_point_name(&sw->points[run->pt]);
+		c[1].text = arena_printf(a, "%llu", (unsigned long long)run->seed);
+		c[2].text = failed ? arena_printf(a, "%lld", (long long)run->failed.i)
+				   : *run->status ? run->status : "(none)";
+		c[3].text = arena_printf(a, "%.8s", run->id);
+	}
+	return a->failed ? VT_ENOMEM : VT_OK;
+}
+
+/* A double as a data-file column: the fewest digits (15 to 17) that read back as the same
+ * double, so that 0.1 is "0.1" and a mean of 1.375 is "1.375". */
+static void dat_double(FILE *f, double d)
+{
+	char buf[40];
+
+	for (int digits = 15; digits <= 17; digits++) {
+		snprintf(buf, sizeof(buf), "%.*g", digits, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	fputs(buf, f);
+}
+
+/* A metric value as a data-file column: an integer as stored, a REAL by dat_double. */
+static void dat_value(FILE *f, const struct value *v)
+{
+	if (v->type == V_REAL)
+		dat_double(f, v->d);
+	else
+		data_col(f, v);
+}
+
+/* A parameter value as a data-file label: in double quotes (one column), " written as '. */
+static void dat_label(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++)
+		fputc(*s == '"' ? '\'' : (unsigned char)*s < ' ' ? ' ' : *s, f);
+	fputc('"', f);
+}
+
+/* The title of line l: the arm, and the other varying keys' values when there are any. */
+static const char *sw_line_title(struct sweep *sw, unsigned l)
+{
+	const char *arm = sw->arms[l / sw->ngroups];
+	unsigned g = l % sw->ngroups;
+
+	if (sw->ngroups < 2)
+		return arm;
+	for (unsigned j = 0; j < sw->npoints; j++)
+		if (sw->points[j].line == g)
+			return arena_printf(&sw->a, "%s, %s", arm, sw->points[j].group);
+	return arm;
+}
+
+/* <metric>.dat: one data set per line, one row per point of its group; and its script. */
+static int write_sweep_metric(struct report *rep, struct sweep *sw, unsigned mi)
+{
+	const struct sw_metric *m = &sw->metrics[mi];
+	struct arena *a = &sw->a;
+	unsigned nlines = sw->narms * sw->ngroups;
+	const char *file = arena_printf(a, "%s.dat", m->file);
+	struct strbuf titles = { 0 };
+	const char *caption;
+	struct subst s[12];
+	FILE *f;
+	int rc;
+
+	f = open_out(rep, &sw->out, file);
+	if (!f)
+		return VT_EIO;
+	fprintf(f, "# %s: %s of sweep %s (%s) against %s, from the metrics table.\n"
+		   "# Per point, over the seeds of its complete runs: the mean, min and max "
+		   "(NaN: no run).\n# One data set per line (gnuplot index 0, 1, ...), its points "
+		   "in the parameter's order.\n# Columns: x mean min max runs \"value\" rank (x: "
+		   "the value's position on the axis, %s; rank: its place among the values)\n",
+		file, m->name, sw->id, sw->scenario, sw_param(sw),
+		sw->xnum ? "its number in the unit's base" : "its rank");
+	for (unsigned l = 0; l < nlines; l++) {
+		const char *title = sw_line_title(sw, l);
+		unsigned arm = l / sw->ngroups, g = l % sw->ngroups;
+
+		fprintf(f, "%s# arm %s (index %u)\n", l ? "\n\n" : "", title, l);
+		for (unsigned j = 0; j < sw->npoints; j++) {
+			const struct sw_point *p = &sw->points[j];
+			const struct sw_stat *st = &m->st[(size_t)j * sw->narms + arm];
+
+			if (p->line != g)
+				continue;
+			dat_double(f, p->x);
+			fputc(' ', f);
+			if (st->n) {
+				dat_double(f, stat_mean(st));
+				fputc(' ', f);
+				dat_value(f, &st->min);
+				fputc(' ', f);
+				dat_value(f, &st->max);
+			} else {
+				fputs("NaN NaN NaN", f);
+			}
+			fprintf(f, " %u ", st->n);
+			dat_label(f, sw->xkey >= 0 ? p->val[sw->xkey].text : "(none)");
+			fprintf(f, " %u\n", p->rank);
+		}
+		sb_puts(&titles, l ? ", '" : "'");
+		sb_puts(&titles, gp_quote(a, title));
+		sb_puts(&titles, "'");
+	}
+	rc = close_out(rep, &sw->out, file, f);
+	if (rc == VT_OK && titles.oom)
+		rc = VT_ENOMEM;
+	if (rc == VT_OK) {
+		s[3] = (struct subst){ "METRIC", gp_quote(a, m->name) };
+		s[4] = (struct subst){ "PARAM", gp_quote(a, sw_param(sw)) };
+		s[5] = (struct subst){ "YLABEL", gp_quote(a, sw_metric_label(a, m)) };
+		s[6] = (struct subst){ "TITLES", arena_dup(a, sb_str(&titles)) };
+		s[7] = (struct subst){ "NLINES", arena_printf(a, "%u", nlines) };
+		s[8] = (struct subst){ "XLOG", sw->xlog ? "1" : "0" };
+		s[9] = (struct subst){ "NGROUPS", arena_printf(a, "%u", sw->ngroups) };
+		s[10] = (struct subst){ "XRANGE", sw->xnum ? "[*:*]"
+						  : arena_printf(a, "[-0.5:%u.5]", sw->nx - 1) };
+		/* Every STRIDE-th value labelled: at most REPORT_SWEEP_XLABELS labels. */
+		s[11] = (struct subst){ "STRIDE", arena_printf(a, "%u",
+			(sw->nx + REPORT_SWEEP_XLABELS - 1) / REPORT_SWEEP_XLABELS) };
+		caption = arena_printf(a, "%s against %s: the mean over the seeds, bars from min "
+					  "to max, one line per arm%s", sw_metric_label(a, m),
+				       sw_param(sw), sw->ngroups > 1 ? " and combination of the "
+				       "other varying parameters" : "");
+		rc = write_script(rep, &sw->out, "sweep", m->file, (int)mi, caption, s, 12);
+	}
+	free(titles.p);
+	return rc;
+}
+
+/* The lines that say what was swept: for report.md (md) and index.html. */
+static void sw_summary(FILE *f, const struct sweep *sw, bool md)
+{
+	const char *li = md ? "- " : "<li>", *end = md ? "\n" : "</li>\n";
+	const char *code = md ? "`" : "<code>", *code_end = md ? "`" : "</code>";
+	void (*text)(FILE *, const char *) = md ? md_cell : html_esc;
+	unsigned nfixed = 0;
+
+	fputs(li, f);
+	if (sw->nvary == 0) {
+		fputs("parameters: ", f);
+		if (sw->npoints == 1 && *sw->points[0].text) {
+			fputs(code, f);
+			text(f, sw->points[0].text);
+			fputs(code_end, f);
+			fputs(" at every run: nothing varies but the seed", f);
+		} else {
+			fputs("none: nothing varies but the seed", f);
+		}
+		fputs(end, f);
+	} else {
+		fputs("swept parameter: ", f);
+		fputs(code, f);
+		text(f, sw_param(sw));
+		fprintf(f, "%s, %u values in order: ", code_end, sw->nx);
+		/* A long list shows its ends. */
+		for (unsigned i = 0; i < sw->nx; i++) {
+			if (sw->nx > 12 && i == 5) {
+				fputs(", ...", f);
+				i = sw->nx - 5;
+			}
+			fputs(i ? ", " : "", f);
+			text(f, sw->xvals[i]);
+		}
+		fputs(sw->xnum ? (sw->xlog ? " (a logarithmic axis)" : " (a numeric axis)")
+			       : " (evenly spaced on the axis)", f);
+		fputs(end, f);
+	}
+	if (sw->nvary > 1) {
+		fputs(li, f);
+		fputs("also varying: ", f);
+		for (unsigned i = 1; i < sw->nvary; i++) {
+			fputs(i > 1 ? ", " : "", f);
+			fputs(code, f);
+			text(f, sw->keys[sw->vary[i]]);
+			fputs(code_end, f);
+		}
+		fputs(": one line per arm and combination of their values", f);
+		fputs(end, f);
+	}
+	for (unsigned k = 0; k < sw->nkeys && sw->npoints; k++) {
+		bool varies = false;
+
+		for (unsigned i = 0; i < sw->nvary; i++)
+			varies |= sw->vary[i] == k;
+		if (varies || sw->nvary == 0)
+			continue;
+		fputs(nfixed++ ? ", " : li, f);
+		if (nfixed == 1)
+			fputs("the same at every point: ", f);
+		fputs(code, f);
+		text(f, sw->keys[k]);
+		fputs("=", f);
+		text(f, sw->points[0].val[k].text);
+		fputs(code_end, f);
+	}
+	if (nfixed)
+		fputs(end, f);
+	fputs(li, f);
+	fputs("arms: ", f);
+	for (unsigned k = 0; k < sw->narms; k++) {
+		fputs(k ? ", " : "", f);
+		text(f, sw->arms[k]);
+	}
+	fputs(end, f);
+	fprintf(f, "%sruns: %u complete at %u point%s (%u with failed expectations), %u incomplete "
+		   "(not counted)%s", li, sw->ncomplete, sw->npoints, sw->npoints == 1 ? "" : "s",
+		sw->nfailed, sw->nruns - sw->ncomplete, end);
+}
+
+static const char sw_cells_note[] =
+	"Per point and arm, over the seeds of the point's complete runs: the mean, the smallest "
+	"and the largest value; runs: how many complete runs (seeds) the point has.";
+
+static int write_sweep_markdown(struct report *rep, struct sweep *sw)
+{
+	FILE *f = open_out(rep, &sw->out, "report.md");
+	unsigned nempty = 0;
+
+	if (!f)
+		return VT_EIO;
+	fprintf(f, "# vtsim sweep report: %s, sweep %s\n\n- sweep: ", sw->scenario, sw->id);
+	md_code(f, sw->id);
+	fprintf(f, "\n- scenario: **%s**\n", sw->scenario);
+	sw_summary(f, sw, true);
+
+	fputs("\n## Metrics against ", f);
+	md_code(f, sw_param(sw));
+	fprintf(f, "\n\n%s\n\n", sw_cells_note);
+	md_table(f, &sw->tbl);
+	for (unsigned i = 0; i < sw->nmetrics; i++)
+		if (!sw->metrics[i].any)
+			fprintf(f, "%s%s", nempty++ ? ", " : "\nNo value recorded for: ",
+				sw->metrics[i].name);
+	if (nempty)
+		fputs(".\n", f);
+
+	fputs("\n## Failed expectations\n\n", f);
+	if (sw->failed.nrows) {
+		fputs("The points whose runs failed expectations, with their seeds:\n\n", f);
+		md_table(f, &sw->failed);
+	} else {
+		fputs("No complete run failed an expectation.\n", f);
+	}
+	if (sw->incomplete.nrows) {
+		fputs("\n## Incomplete runs\n\nNot counted above (killed, or still running):\n\n",
+		      f);
+		md_table(f, &sw->incomplete);
+	}
+	fputs("\n## Plots\n", f);
+	md_plots(f, &sw->out);
+	return close_out(rep, &sw->out, "report.md", f);
+}
+
+static int write_sweep_html(struct report *rep, struct sweep *sw)
+{
+	FILE *f = open_out(rep, &sw->out, "index.html");
+	unsigned nempty = 0;
+
+	if (!f)
+		return VT_EIO;
+	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>"
+	      "vtsim sweep report: ", f);
+	html_esc(f, sw->scenario);
+	fputs(", sweep ", f);
+	html_esc(f, sw->id);
+	fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>vtsim sweep report: ",
+		html_style);
+	html_esc(f, sw->scenario);
+	fputs(", sweep ", f);
+	html_esc(f, sw->id);
+	fputs("</h1>\n<ul>\n<li>sweep: <code>", f);
+	html_esc(f, sw->id);
+	fputs("</code></li>\n<li>scenario: <strong>", f);
+	html_esc(f, sw->scenario);
+	fputs("</strong></li>\n", f);
+	sw_summary(f, sw, false);
+	fputs("</ul>\n\n<h2>Metrics against <code>", f);
+	html_esc(f, sw_param(sw));
+	fprintf(f, "</code></h2>\n<p class=\"note\">%s</p>\n", sw_cells_note);
+	html_table(f, &sw->tbl);
+	for (unsigned i = 0; i < sw->nmetrics; i++)
+		if (!sw->metrics[i].any) {
+			fputs(nempty++ ? ", " : "<p>No value recorded for: ", f);
+			html_esc(f, sw->metrics[i].name);
+		}
+	if (nempty)
+		fputs(".</p>\n", f);
+
+	fputs("\n<h2>Failed expectations</h2>\n", f);
+	if (sw->failed.nrows) {
+		fputs("<p>The points whose runs failed expectations, with their seeds:</p>\n", f);
+		html_table(f, &sw->failed);
+	} else {
+		fputs("<p>No complete run failed an expectation.</p>\n", f);
+	}
+	if (sw->incomplete.nrows) {
+		fputs("\n<h2>Incomplete runs</h2>\n<p>Not counted above (killed, or still "
+		      "running):</p>\n", f);
+		html_table(f, &sw->incomplete);
+	}
+	fputs("\n<h2>Plots</h2>\n", f);
+	html_plots(f, &sw->out);
+	fputs("</body>\n</html>\n", f);
+	return close_out(rep, &sw->out, "index.html", f);
+}
+
+/* The report of sweep `id` (an id select_sweep found) into DIR/sweep-<id>/ (DIR/<id>/ when the id
+ * starts with "sweep-"). */
+static int report_sweep(struct report *rep, const char *id)
+{
+	struct sweep sw;
+	char name[64];
+	int rc;
+
+	memset(&sw, 0, sizeof(sw));
+	sw.id = arena_dup(&sw.a, id);
+	rc = load_sweep_runs(rep, &sw);
+	if (rc == VT_OK)
+		rc = build_points(&sw);
+	if (rc == VT_OK)
+		rc = load_sweep_arms(rep, &sw);
+	if (rc == VT_OK)
+		rc = load_sweep_metrics(rep, &sw);
+	if (rc == VT_OK)
+		rc = build_sweep_tables(&sw);
+	if (rc == VT_OK) {
+		safe_name(id, name, sizeof(name));
+		sw.out.a = &sw.a;
+		sw.out.title = arena_printf(&sw.a, "%s, sweep %s", sw.scenario, id);
+		sw.out.cap = sw.nmetrics;
+		sw.out.plots = arena_alloc(&sw.a, (sw.nmetrics ? sw.nmetrics : 1) *
+						  sizeof(*sw.out.plots));
+		if (!sw.out.plots || sw.a.failed) {
+			rc = VT_ENOMEM;
+		} else if (snprintf(sw.out.dir, sizeof(sw.out.dir), "%s/%s%s", rep->out_dir,
+				    /* bin/sim sweep's ids say "sweep-" already */
+				    strncmp(name, "sweep-", 6) == 0 ? "" : "sweep-", name) >=
+			   (int)sizeof(sw.out.dir)) {
+			fprintf(rep->err, "report: %s: path too long\n", rep->out_dir);
+			rc = VT_EIO;
+		} else if (mkdirs(sw.out.dir) != 0) {
+			fprintf(rep->err, "report: cannot create %s: %s\n", sw.out.dir,
+				strerror(errno));
+			rc = VT_EIO;
+		}
+	}
+	/* The plots of metrics with a value, in metric order (the order of the table). */
+	for (unsigned i = 0; rc == VT_OK && i < sw.nmetrics; i++)
+		if (sw.metrics[i].any)
+			rc = write_sweep_metric(rep, &sw, i);
+	if (rc == VT_OK)
+		draw(rep, &sw.out);
+	if (rc == VT_OK)
+		rc = write_sweep_markdown(rep, &sw);
+	if (rc == VT_OK)
+		rc = write_sweep_html(rep, &sw);
+	if (rc == VT_OK && sw.a.failed)
+		rc = VT_ENOMEM;
+	if (rc == VT_OK) {
+		fprintf(rep->out, "%s/ %s/index.html\n", sw.out.dir, sw.out.dir);
+		if (fflush(rep->out) != 0 || ferror(rep->out)) {
+			fprintf(rep->err, "report: writing the output failed: %s\n",
+				strerror(errno));
+			rc = VT_EIO;
+		}
+	}
+	if (rc == VT_ENOMEM)
+		fprintf(rep->err, "report: out of memory\n");
+	arena_free(&sw.a);
+	return rc;
+}
+
+/*
+ * --sweep ID|latest: the sweep whose id is ID, else the only one whose id starts with ID;
+ * `latest`: the sweep of the most recently started run that has one. It must have a complete
+ * run. *out gets the id (malloc'd).
+ */
+static int select_sweep(struct report *rep, const char *arg, char **out)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t ver = 0, total = 0, complete = 0;
+	unsigned found = 0;
+	char *id = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = query_int(rep, "PRAGMA user_version", &ver);
+	if (rc != SQLITE_OK)
+		return db_fail(rep, rc, "cannot read");
+	if (ver < 4) {
+		fprintf(rep->err, "report: %s: no sweep %s: the database predates sweeps (schema "
+				  "version %lld; bin/sim sweep records its runs from version 4)\n",
+			rep->db_path, arg, (long long)ver);
+		return VT_EINPUT;
+	}
+	if (strcmp(arg, "latest") == 0)
+		rc = prep(rep, &st, "SELECT sweep_id FROM runs WHERE coalesce(sweep_id, '') <> '' "
+				    "ORDER BY started_at DESC, rowid DESC LIMIT 1");
+	else
+		rc = prep(rep, &st, "SELECT sweep_id FROM runs WHERE sweep_id = ?1 UNION "
+				    "SELECT sweep_id FROM runs WHERE substr(sweep_id, 1, "
+				    "length(?1)) = ?1 AND NOT EXISTS (SELECT 1 FROM runs WHERE "
+				    "sweep_id = ?1)");
+	if (rc != VT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (found++ == 0) {
+			id = strdup((const char *)sqlite3_column_text(st, 0) ?
+				    (const char *)sqlite3_column_text(st, 0) : "");
+			if (!id) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+		}
+	}
+	rc = rc == SQLITE_NOMEM ? VT_ENOMEM : step_done(rep, rc);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc == VT_OK && found == 0) {
+		if (strcmp(arg, "latest") == 0)
+			fprintf(rep->err, "report: %s: no run belongs to a sweep (bin/sim sweep "
+					  "makes them)\n", rep->db_path);
+		else
+			fprintf(rep->err, "report: %s: no sweep with id %s\n", rep->db_path, arg);
+		rc = VT_EINPUT;
+	} else if (rc == VT_OK && found > 1) {
+		fprintf(rep->err, "report: %s: %u sweeps have ids starting with %s; give more of "
+				  "the id\n", rep->db_path, found, arg);
+		rc = VT_EINPUT;
+	}
+	if (rc == VT_OK)
+		rc = prep(rep, &st, "SELECT count(*), coalesce(sum(status = 'complete'), 0) FROM "
+				    "runs WHERE sweep_id = ?1");
+	if (rc == VT_OK) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			total = sqlite3_column_int64(st, 0);
+			complete = sqlite3_column_int64(st, 1);
+		}
+		rc = rc == SQLITE_ROW ? VT_OK : step_done(rep, rc);
+	}
+	sqlite3_finalize(st);
+	if (rc == VT_OK && complete == 0) {
+		fprintf(rep->err, "report: %s: sweep %s has no complete run (%lld incomplete: "
+				  "killed, or still running)\n", rep->db_path, id,
+			(long long)total);
+		rc = VT_EINPUT;
+	}
+	if (rc == VT_OK)
+		*out = id;
+	else
+		free(id);
 	return rc;
 }
 
@@ -2368,6 +3750,11 @@ static void usage(FILE *f)
 	      "  --run ID         the run with this id (or the only one starting with it)\n"
 	      "  --scenario NAME  the latest complete run of this scenario\n"
 	      "                   (default: the latest complete run of every scenario)\n"
+	      "  --sweep ID       the runs of a bin/sim sweep (ID, or the only id starting with\n"
+	      "                   it; latest: the sweep of the run started last): per metric a\n"
+	      "                   plot against the swept parameter, one line per arm, the mean\n"
+	      "                   over the seeds with min/max bars, and a table of every point,\n"
+	      "                   into DIR/<sweep id>/\n"
 	      "\n"
 	      "Templates: $VTSIM_REPORTS/<name>.gp, else reports/<name>.gp found upward from\n"
 	      "the bin/sim executable (the source tree), else built-in copies.\n"
@@ -2378,7 +3765,8 @@ int report_main(int argc, char **argv, FILE *out, FILE *err)
 {
 	struct report rep;
 	struct idlist ids = { 0 };
-	const char *dir = REPORT_DEFAULT_DIR, *run_arg = NULL, *scen_arg = NULL;
+	const char *dir = REPORT_DEFAULT_DIR, *run_arg = NULL, *scen_arg = NULL, *sweep_arg = NULL;
+	char *sweep_id = NULL;
 	size_t n;
 	int rc = VT_OK;
 
@@ -2393,8 +3781,10 @@ int report_main(int argc, char **argv, FILE *out, FILE *err)
 			usage(out);
 			return fflush(out) == 0 && !ferror(out) ? EXIT_HELD : EXIT_IOERR;
 		} else if (strcmp(a, "-o") == 0 || strcmp(a, "--run") == 0 ||
-			   strcmp(a, "--scenario") == 0) {
-			const char **slot = a[1] == 'o' ? &dir : a[2] == 'r' ? &run_arg : &scen_arg;
+			   strcmp(a, "--scenario") == 0 || strcmp(a, "--sweep") == 0) {
+			const char **slot = strcmp(a, "-o") == 0 ? &dir
+					    : strcmp(a, "--run") == 0 ? &run_arg
+					    : strcmp(a, "--scenario") == 0 ? &scen_arg : &sweep_arg;
 
 			if (!has_next)
 				return usage_error(err, a, "needs a value");
@@ -2411,6 +3801,11 @@ int report_main(int argc, char **argv, FILE *out, FILE *err)
 	}
 	if (run_arg && scen_arg)
 		return usage_error(err, "--run and --scenario select differently; give one", NULL);
+	if (sweep_arg && (run_arg || scen_arg))
+		return usage_error(err, "--sweep reports a sweep, --run and --scenario single "
+				   "runs; give one", NULL);
+	if (sweep_arg && !*sweep_arg)
+		return usage_error(err, "--sweep needs a sweep id (or latest)", NULL);
 	/* The database bin/sim writes by default. */
 	if (!rep.db_path)
 		rep.db_path = getenv("VTSIM_DB") && *getenv("VTSIM_DB") ? getenv("VTSIM_DB")
@@ -2427,20 +3822,24 @@ int report_main(int argc, char **argv, FILE *out, FILE *err)
 
 	rc = db_open(&rep);
 	if (rc == VT_OK)
-		rc = run_arg ? select_run(&rep, run_arg, &ids)
-			     : scen_arg ? select_scenario(&rep, scen_arg, &ids)
-					: select_latest(&rep, &ids);
+		rc = sweep_arg ? select_sweep(&rep, sweep_arg, &sweep_id)
+		     : run_arg ? select_run(&rep, run_arg, &ids)
+		     : scen_arg ? select_scenario(&rep, scen_arg, &ids)
+				: select_latest(&rep, &ids);
 	if (rc == VT_OK && mkdirs(rep.out_dir) != 0) {
 		fprintf(err, "report: cannot create %s: %s\n", rep.out_dir, strerror(errno));
 		rc = VT_EIO;
 	}
 	if (rc == VT_OK)
 		find_templates(&rep);
+	if (rc == VT_OK && sweep_id)
+		rc = report_sweep(&rep, sweep_id);
 	for (unsigned i = 0; rc == VT_OK && i < ids.n; i++)
 		rc = report_run(&rep, ids.id[i]);
 	if (rc == VT_ENOMEM)
 		fprintf(err, "report: out of memory\n");
 	free(ids.id);
+	free(sweep_id);
 	if (rep.db)
 		sqlite3_close(rep.db);
 	return rc == VT_OK ? EXIT_HELD : rc == VT_EINPUT ? EXIT_BADINPUT : EXIT_IOERR;
@@ -2503,6 +3902,7 @@ static const struct {
 	{ "warps", tpl_warps },
 	{ "cdf", tpl_cdf },
 	{ "timeline", tpl_timeline },
+	{ "sweep", tpl_sweep },
 };
 
 const char *report_template_builtin(const char *name)

@@ -9,7 +9,10 @@
  * http URL, the PNGs embedded). Then the run selection (--run, --scenario, default), the errors
  * a user meets (unknown run or scenario, incomplete run, missing or foreign database, unwritable
  * directory, usage), the no-gnuplot path (PATH set to an empty directory), the built-in
- * templates against reports/<name>.gp, and the base64 encoder against RFC 4648.
+ * templates against reports/<name>.gp, and the base64 encoder against RFC 4648. Last, sweeps
+ * (--sweep): two small sweeps written through the store API, their data files and tables read
+ * back for exact means, mins and maxes in the parameter's numeric order, the failed point with
+ * its seed, the incomplete run, two varying keys, `latest`, unknown ids, and no gnuplot.
  */
 #include <check.h>
 #include <dirent.h>
@@ -806,11 +809,442 @@ START_TEST(test_no_gnuplot)
 }
 END_TEST
 
+/* ---- sweeps ---------------------------------------------------------------------------------- */
+
+/*
+ * Two sweeps, written through the store API as bin/sim sweep's runs would be, beside the
+ * fixture's runs (which belong to no sweep):
+ *
+ *   sweep A: vm.vcpus=2 at every point, sched.quantum over 10ms, 2ms and 100ms (made in that
+ *            order: neither their text's order nor their numbers' order), seeds 1 and 2, arms
+ *            ideal and gtsc. The 10ms point's seed-2 run failed an expectation; a seed-3 run at
+ *            100ms never finished (still 'running': listed, not counted).
+ *   sweep B: made after A; sched.quantum over 2ms and 500us and vm.vcpus over 4 and 2 (both
+ *            vary), seed 7.
+ *
+ * Metric values are known functions of the point (rank: the quantum's place by value):
+ * max_abs_error_ns = 1000 (rank + 1) + 10 arm + 3 seed, drift_ppm = +-(rank + 1) + seed / 4
+ * (negative in arm gtsc), every other metric 0, and one layer fact (never plotted).
+ */
+#define SWEEP_A "sweep-a1b2"
+#define SWEEP_B "sweep-b3c4"
+/* Their directories: the id alone, as it starts with "sweep-" (bin/sim sweep's ids do). */
+#define SWEEP_A_DIR SWEEP_A
+#define SWEEP_B_DIR SWEEP_B
+
+static const struct layer_fact sw_facts[] = { { "masterclock", "a fact of the page" },
+					      { NULL, NULL } };
+
+/* One run of a sweep: begun, and finished unless `finish` is false. */
+static void sweep_run(struct store *st, const char *sweep, const char *point, uint64_t seed,
+		      int64_t max_abs[2], int64_t drift_ppb[2], unsigned failed, bool finish)
+{
+	struct arm_cfg arms[2] = { { .name = "ideal" }, { .name = "gtsc" } };
+	struct arm_result ar[2];
+	struct results res;
+	struct run_info ri = { .scenario = "swept", .path = "scenarios/swept.scn",
+			       .scenario_text = "duration = 1s\n", .seed = seed, .overrides = "",
+			       .plugin_hashes = "", .duration_ns = 1000000000, .sweep_id = sweep,
+			       .sweep_point = point };
+	char id[33], err[512] = "";
+
+	memset(ar, 0, sizeof(ar));
+	for (unsigned i = 0; i < 2; i++) {
+		ar[i].arm = &arms[i];
+		ar[i].m[M_MAX_ABS_ERROR_NS] = max_abs[i];
+		ar[i].m[M_DRIFT_PPM] = drift_ppb[i];
+		ar[i].nfacts = 1;
+		ar[i].fact = sw_facts;
+		ar[i].fact_value[0] = 1;
+	}
+	res = (struct results){ .narms = 2, .arms = ar, .failed = failed };
+	ck_assert_msg(store_begin_run(st, &ri, id, err, sizeof(err)) == VT_OK, "begin: %s", err);
+	if (finish)
+		ck_assert_msg(store_finish_run(st, id, &res, NULL, err, sizeof(err)) == VT_OK,
+			      "finish: %s", err);
+}
+
+static int64_t sw_max_abs(int rank, unsigned arm, unsigned seed)
+{
+	return 1000 * (rank + 1) + 10 * (int64_t)arm + 3 * (int64_t)seed;
+}
+
+static int64_t sw_drift_ppb(int rank, unsigned arm, unsigned seed)
+{
+	return (arm ? -1000 : 1000) * (int64_t)(rank + 1) + 250 * (int64_t)seed;
+}
+
+static void make_sweeps(void)
+{
+	static const char *const quantum[] = { "10ms", "2ms", "100ms" };
+	static const int rank[] = { 1, 0, 2 };
+	static const struct { const char *quantum, *vcpus; int64_t base; } b[] = {
+		{ "2ms", "4", 4100 }, { "500us", "4", 4000 }, { "2ms", "2", 2100 },
+		{ "500us", "2", 2000 },
+	};
+	struct store *st = NULL;
+	char err[512] = "", point[128];
+
+	ck_assert_msg(store_open(&st, g_db, err, sizeof(err)) == VT_OK, "store_open: %s", err);
+	for (unsigned q = 0; q < 3; q++)
+		for (unsigned seed = 1; seed <= 2; seed++) {
+			int64_t m[2], d[2];
+
+			for (unsigned a = 0; a < 2; a++) {
+				m[a] = sw_max_abs(rank[q], a, seed);
+				d[a] = sw_drift_ppb(rank[q], a, seed);
+			}
+			snprintf(point, sizeof(point), "vm.vcpus=2 sched.quantum=%s seed=%u",
+				 quantum[q], seed);
+			sweep_run(st, SWEEP_A, point, seed, m, d, q == 0 && seed == 2, true);
+		}
+	{
+		int64_t m[2] = { 999999, 999999 }, d[2] = { 0, 0 };
+
+		sweep_run(st, SWEEP_A, "vm.vcpus=2 sched.quantum=100ms seed=3", 3, m, d, 0, false);
+	}
+	for (unsigned i = 0; i < sizeof(b) / sizeof(b[0]); i++) {
+		int64_t m[2] = { b[i].base, b[i].base + 1 }, d[2] = { 0, 0 };
+
+		snprintf(point, sizeof(point), "sched.quantum=%s vm.vcpus=%s seed=7", b[i].quantum,
+			 b[i].vcpus);
+		sweep_run(st, SWEEP_B, point, 7, m, d, 0, true);
+	}
+	store_close(st);
+}
+
+/* One row of a sweep's data file: "x mean min max runs "value"". */
+struct swrow {
+	double x, mean, min, max;
+	unsigned n;
+	char label[32];
+};
+
+/* The rows of the data set "# arm <title> (index ...)" of a sweep's data file. */
+static unsigned sweep_rows(const char *path, const char *title, struct swrow *rows, unsigned max)
+{
+	char *text = slurp(path), *save = NULL, want[128];
+	unsigned n = 0;
+	bool in = false;
+
+	ck_assert_msg(text != NULL, "%s missing", path);
+	snprintf(want, sizeof(want), "# arm %s (index", title);
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (line[0] == '#') {
+			in = strncmp(line, want, strlen(want)) == 0;
+			continue;
+		}
+		if (!in)
+			continue;
+		ck_assert_uint_lt(n, max);
+		ck_assert_msg(sscanf(line, "%lf %lf %lf %lf %u \"%31[^\"]\"", &rows[n].x,
+				     &rows[n].mean, &rows[n].min, &rows[n].max, &rows[n].n,
+				     rows[n].label) == 6, "%s: bad row '%s'", path, line);
+		n++;
+	}
+	free(text);
+	return n;
+}
+
+/* The sweep report of `sweep`, which must succeed without a word on stderr. */
+static void make_sweep_report(const char *sweep)
+{
+	struct cap c;
+
+	report(&c, g_db, "-o", g_out, "--sweep", sweep, NULL);
+	ck_assert_msg(c.rc == 0, "report exit %d: %s", c.rc, c.err);
+	ck_assert_msg(c.nerr == 0, "stderr: %s", c.err);
+	ck_assert_uint_eq(count(c.out, "\n"), 1);
+	assert_contains(c.out, out_path(SWEEP_A_DIR, "index.html"), "output");
+	cap_free(&c);
+}
+
+START_TEST(test_sweep_data)
+{
+	static const char *const arms[] = { "ideal", "gtsc" };
+	static const char *const labels[] = { "2ms", "10ms", "100ms" };
+	struct swrow rows[8];
+	char *text;
+
+	make_sweeps();
+	make_sweep_report(SWEEP_A);
+	for (unsigned a = 0; a < 2; a++) {
+		/* The points in the order of their numbers, at their values in ns; per point the
+		 * mean, min and max over seeds 1 and 2 (seed 3 at 100ms did not complete). */
+		ck_assert_uint_eq(sweep_rows(out_path(SWEEP_A_DIR, "max_abs_error_ns.dat"), arms[a],
+					     rows, 8), 3);
+		for (int r = 0; r < 3; r++) {
+			ck_assert_str_eq(rows[r].label, labels[r]);
+			ck_assert_double_eq(rows[r].x, r == 0 ? 2e6 : r == 1 ? 1e7 : 1e8);
+			ck_assert_double_eq(rows[r].min, (double)sw_max_abs(r, a, 1));
+			ck_assert_double_eq(rows[r].max, (double)sw_max_abs(r, a, 2));
+			ck_assert_double_eq(rows[r].mean, (double)sw_max_abs(r, a, 1) + 1.5);
+			ck_assert_uint_eq(rows[r].n, 2);
+		}
+		/* drift_ppm is REAL: seed / 4 apart, exact in binary. */
+		ck_assert_uint_eq(sweep_rows(out_path(SWEEP_A_DIR, "drift_ppm.dat"), arms[a], rows,
+					     8), 3);
+		for (int r = 0; r < 3; r++) {
+			double base = (a ? -1.0 : 1.0) * (r + 1);
+
+			ck_assert_str_eq(rows[r].label, labels[r]);
+			ck_assert_double_eq(rows[r].min, base + 0.25);
+			ck_assert_double_eq(rows[r].max, base + 0.5);
+			ck_assert_double_eq(rows[r].mean, base + 0.375);
+		}
+	}
+	/* Every metric has its data and script; a layer fact has neither. */
+	for (int m = 0; m < M_COUNT; m++) {
+		char name[96];
+
+		snprintf(name, sizeof(name), "%s.dat", metric_info[m].name);
+		ck_assert_msg(file_size(out_path(SWEEP_A_DIR, name)) > 0, "%s", name);
+		snprintf(name, sizeof(name), "%s.gp", metric_info[m].name);
+		ck_assert_msg(file_size(out_path(SWEEP_A_DIR, name)) > 0, "%s", name);
+	}
+	ck_assert(!exists(out_path(SWEEP_A_DIR, "masterclock.dat")));
+	/* One line per arm, titled by the arm. */
+	text = slurp(out_path(SWEEP_A_DIR, "max_abs_error_ns.gp"));
+	ck_assert_ptr_nonnull(text);
+	assert_contains(text, "array titles[2] = ['ideal', 'gtsc']\n", "max_abs_error_ns.gp");
+	assert_contains(text, "xlog = 0\n", "max_abs_error_ns.gp");
+	free(text);
+	/* Nothing for a run that is no sweep's. */
+	ck_assert(!exists(out_path(FIX_DIR, NULL)));
+}
+END_TEST
+
+START_TEST(test_sweep_tables)
+{
+	char *md, *html;
+	const char *p2, *p10, *p100;
+
+	make_sweeps();
+	make_sweep_report(SWEEP_A);
+	md = slurp(out_path(SWEEP_A_DIR, "report.md"));
+	ck_assert_ptr_nonnull(md);
+	assert_contains(md, "- swept parameter: `sched.quantum`, 3 values in order: 2ms, 10ms, "
+			    "100ms", "report.md");
+	assert_contains(md, "- the same at every point: `vm.vcpus=2`\n", "report.md");
+	assert_contains(md, "- runs: 6 complete at 3 points (1 with failed expectations), 1 "
+			    "incomplete (not counted)\n", "report.md");
+	assert_contains(md, "| sched.quantum | ideal mean | ideal min | ideal max | gtsc mean | "
+			    "gtsc min | gtsc max | runs |\n", "report.md");
+	/* Per metric, the points in numeric order with mean, min and max per arm. */
+	assert_contains(md, "| *max_abs_error_ns (ns)* |", "report.md");
+	p2 = strstr(md, "| 2ms | 1004.5 | 1003 | 1006 | 1014.5 | 1013 | 1016 | 2 |\n");
+	p10 = strstr(md, "| 10ms | 2004.5 | 2003 | 2006 | 2014.5 | 2013 | 2016 | 2 |\n");
+	p100 = strstr(md, "| 100ms | 3004.5 | 3003 | 3006 | 3014.5 | 3013 | 3016 | 2 |\n");
+	ck_assert_msg(p2 && p10 && p100, "report.md lacks the max_abs_error_ns rows:\n%s", md);
+	ck_assert(p2 < p10 && p10 < p100);
+	assert_contains(md, "| 2ms | 1.375 | 1.250 | 1.500 | -0.625 | -0.750 | -0.500 | 2 |\n",
+			"report.md");
+	assert_contains(md, "| 100ms | 3.375 | 3.250 | 3.500 | -2.625 | -2.750 | -2.500 | 2 |\n",
+			"report.md");
+	ck_assert_ptr_null(strstr(md, "masterclock"));
+	/* The failed point with its seed; the incomplete run listed as such. */
+	assert_contains(md, "| point | seed | expectations failed | run |\n", "report.md");
+	assert_contains(md, "| sched.quantum=10ms | 2 | 1 | ", "report.md");
+	ck_assert_uint_eq(count(md, "| sched.quantum=10ms |"), 1);
+	assert_contains(md, "## Incomplete runs", "report.md");
+	assert_contains(md, "| sched.quantum=100ms | 3 | running | ", "report.md");
+	assert_contains(md, "](max_abs_error_ns.png)", "report.md");
+	free(md);
+
+	html = slurp(out_path(SWEEP_A_DIR, "index.html"));
+	ck_assert_ptr_nonnull(html);
+	ck_assert_msg(strstr(html, "http:") == NULL && strstr(html, "https:") == NULL,
+		      "index.html refers to the network");
+	ck_assert_uint_eq(count(html, "<img "), M_COUNT);
+	ck_assert_uint_eq(count(html, "src=\"data:image/png;base64,iVBORw0KGgo"), M_COUNT);
+	assert_contains(html, "<td class=\"name\">2ms</td><td>1004.5</td><td>1003</td><td>1006"
+			      "</td>", "index.html");
+	assert_contains(html, "<td class=\"name\">sched.quantum=10ms</td><td>2</td><td>1</td>",
+			"index.html");
+	assert_contains(html, "<td class=\"name\">sched.quantum=100ms</td><td>3</td><td class="
+			      "\"name\">running</td>", "index.html");
+	free(html);
+}
+END_TEST
+
+START_TEST(test_sweep_plots_drawn)
+{
+	static const unsigned char sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+
+	make_sweeps();
+	make_sweep_report(SWEEP_A);
+	for (int m = 0; m < M_COUNT; m++) {
+		char name[96];
+		unsigned char head[8];
+		char *svg;
+		FILE *f;
+
+		snprintf(name, sizeof(name), "%s.png", metric_info[m].name);
+		f = fopen(out_path(SWEEP_A_DIR, name), "rb");
+		ck_assert_msg(f != NULL, "%s missing", name);
+		ck_assert_uint_eq(fread(head, 1, 8, f), 8);
+		fclose(f);
+		ck_assert_msg(memcmp(head, sig, 8) == 0, "%s: not a PNG", name);
+		snprintf(name, sizeof(name), "%s.svg", metric_info[m].name);
+		svg = slurp(out_path(SWEEP_A_DIR, name));
+		ck_assert_msg(svg != NULL, "%s missing", name);
+		assert_contains(svg, "</svg>", name);
+		free(svg);
+	}
+}
+END_TEST
+
+/* --sweep latest: sweep B, where two keys vary: against the first, a line per arm and value of
+ * the second; 500us before 2ms (the values' times, not their text or their digits). */
+START_TEST(test_sweep_latest_two_keys)
+{
+	static const char *const lines[] = { "ideal, vm.vcpus=2", "ideal, vm.vcpus=4",
+					     "gtsc, vm.vcpus=2", "gtsc, vm.vcpus=4" };
+	struct swrow rows[8];
+	struct cap c;
+	char *text;
+
+	make_sweeps();
+	report(&c, g_db, "-o", g_out, "--sweep", "latest", NULL);
+	ck_assert_msg(c.rc == 0, "exit %d: %s", c.rc, c.err);
+	ck_assert_msg(c.nerr == 0, "stderr: %s", c.err);
+	assert_contains(c.out, out_path(SWEEP_B_DIR, "index.html"), "output");
+	ck_assert(!exists(out_path(SWEEP_A_DIR, NULL)));
+	cap_free(&c);
+	for (unsigned l = 0; l < 4; l++) {
+		int64_t base = (l % 2 ? 4000 : 2000) + (l / 2);
+
+		ck_assert_uint_eq(sweep_rows(out_path(SWEEP_B_DIR, "max_abs_error_ns.dat"),
+					     lines[l], rows, 8), 2);
+		ck_assert_str_eq(rows[0].label, "500us");
+		ck_assert_str_eq(rows[1].label, "2ms");
+		ck_assert_double_eq(rows[0].x, 5e5);
+		ck_assert_double_eq(rows[1].x, 2e6);
+		ck_assert_double_eq(rows[0].mean, (double)base);
+		ck_assert_double_eq(rows[1].mean, (double)(base + 100));
+		ck_assert_uint_eq(rows[0].n, 1);
+	}
+	text = slurp(out_path(SWEEP_B_DIR, "max_abs_error_ns.gp"));
+	ck_assert_ptr_nonnull(text);
+	assert_contains(text, "array titles[4] = ['ideal, vm.vcpus=2', 'ideal, vm.vcpus=4', "
+			      "'gtsc, vm.vcpus=2', 'gtsc, vm.vcpus=4']", "max_abs_error_ns.gp");
+	free(text);
+	ck_assert_int_gt(file_size(out_path(SWEEP_B_DIR, "max_abs_error_ns.png")), 1000);
+	text = slurp(out_path(SWEEP_B_DIR, "report.md"));
+	ck_assert_ptr_nonnull(text);
+	assert_contains(text, "- also varying: `vm.vcpus`: one line per arm and combination of "
+			      "their values\n", "report.md");
+	assert_contains(text, "| sched.quantum | vm.vcpus | ideal mean |", "report.md");
+	assert_contains(text, "| 500us | vm.vcpus=2 | 2000 | 2000 | 2000 | 2001 | 2001 | 2001 | "
+			      "1 |\n", "report.md");
+	assert_contains(text, "No complete run failed an expectation.", "report.md");
+	ck_assert_ptr_null(strstr(text, "## Incomplete runs"));
+	free(text);
+}
+END_TEST
+
+START_TEST(test_sweep_unknown)
+{
+	struct cap c;
+
+	make_sweeps();
+	report(&c, g_db, "-o", g_out, "--sweep", "nosuch", NULL);
+	ck_assert_int_eq(c.rc, 2);
+	assert_contains(c.err, "no sweep with id nosuch", "stderr");
+	cap_free(&c);
+	/* A prefix shared by both sweeps is ambiguous; one of either's is that sweep. */
+	report(&c, g_db, "-o", g_out, "--sweep", "sweep-", NULL);
+	ck_assert_int_eq(c.rc, 2);
+	assert_contains(c.err, "2 sweeps have ids starting with sweep-", "stderr");
+	cap_free(&c);
+	ck_assert(!exists(g_out));
+	report(&c, g_db, "-o", g_out, "--sweep", "sweep-a", NULL);
+	ck_assert_msg(c.rc == 0, "exit %d: %s", c.rc, c.err);
+	ck_assert(exists(out_path(SWEEP_A_DIR, "report.md")));
+	cap_free(&c);
+	/* --sweep with a selection of runs, or empty. */
+	report(&c, g_db, "--sweep", SWEEP_A, "--run", FIX_RUN, NULL);
+	ck_assert_int_eq(c.rc, 2);
+	assert_contains(c.err, "usage: bin/sim report", "stderr");
+	cap_free(&c);
+	report(&c, g_db, "--sweep", "", NULL);
+	ck_assert_int_eq(c.rc, 2);
+	cap_free(&c);
+}
+END_TEST
+
+/* No sweep at all (the fixture's runs belong to none): latest says so. */
+START_TEST(test_sweep_latest_none)
+{
+	struct cap c;
+
+	report(&c, g_db, "-o", g_out, "--sweep", "latest", NULL);
+	ck_assert_int_eq(c.rc, 2);
+	assert_contains(c.err, "no run belongs to a sweep", "stderr");
+	ck_assert(!exists(g_out));
+	cap_free(&c);
+}
+END_TEST
+
+/* Without gnuplot: as for a run, the data and scripts, the tables, no image, one message. */
+START_TEST(test_sweep_no_gnuplot)
+{
+	char empty[PATH_MAX], *saved = NULL, *md, *html;
+	const char *path = getenv("PATH");
+	struct cap c;
+
+	make_sweeps();
+	if (path)
+		saved = strdup(path);
+	snprintf(empty, sizeof(empty), "%s/empty-bin", g_dir);
+	ck_assert_int_eq(mkdir(empty, 0755), 0);
+	setenv("PATH", empty, 1);
+	report(&c, g_db, "-o", g_out, "--sweep", SWEEP_A, NULL);
+	if (saved) {
+		setenv("PATH", saved, 1);
+		free(saved);
+	} else {
+		unsetenv("PATH");
+	}
+	ck_assert_msg(c.rc == 0, "exit %d: %s", c.rc, c.err);
+	assert_contains(c.err, "gnuplot not found: the data files and .gp scripts are in", "stderr");
+	assert_contains(c.err, SWEEP_A_DIR, "stderr");
+	assert_contains(c.err, "run gnuplot on them later", "stderr");
+	ck_assert_uint_eq(count(c.err, "gnuplot not found"), 1);
+	ck_assert_int_gt(file_size(out_path(SWEEP_A_DIR, "max_abs_error_ns.dat")), 0);
+	ck_assert_int_gt(file_size(out_path(SWEEP_A_DIR, "max_abs_error_ns.gp")), 0);
+	ck_assert(!exists(out_path(SWEEP_A_DIR, "max_abs_error_ns.png")));
+	ck_assert(!exists(out_path(SWEEP_A_DIR, "max_abs_error_ns.svg")));
+	md = slurp(out_path(SWEEP_A_DIR, "report.md"));
+	html = slurp(out_path(SWEEP_A_DIR, "index.html"));
+	ck_assert_ptr_nonnull(md);
+	ck_assert_ptr_nonnull(html);
+	ck_assert_ptr_null(strstr(md, ".png)"));
+	assert_contains(md, "Not drawn", "report.md");
+	assert_contains(md, "| 2ms | 1004.5 | 1003 | 1006 |", "report.md");
+	ck_assert_ptr_null(strstr(html, "<img"));
+	assert_contains(html, "gnuplot max_abs_error_ns.gp", "index.html");
+	free(md);
+	free(html);
+	cap_free(&c);
+	/* The scripts draw the plots later, from anywhere. */
+	{
+		char cmd[PATH_MAX + 64];
+
+		snprintf(cmd, sizeof(cmd), "cd / && gnuplot '%s' 2>/dev/null",
+			 out_path(SWEEP_A_DIR, "drift_ppm.gp"));
+		ck_assert_int_eq(system(cmd), 0);
+		ck_assert_int_gt(file_size(out_path(SWEEP_A_DIR, "drift_ppm.png")), 1000);
+	}
+}
+END_TEST
+
 /* ---- templates and base64 ---------------------------------------------------------------------- */
 
 START_TEST(test_builtin_templates_match_files)
 {
-	static const char *const names[] = { "error", "divergence", "warps", "cdf", "timeline" };
+	static const char *const names[] = { "error", "divergence", "warps", "cdf", "timeline",
+					     "sweep" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char rel[64], path[PATH_MAX];
@@ -908,6 +1342,13 @@ Suite *report_suite(void)
 	tcase_add_test(tc, test_usage);
 	tcase_add_test(tc, test_no_gnuplot);
 	tcase_add_test(tc, test_builtin_templates_used);
+	tcase_add_test(tc, test_sweep_data);
+	tcase_add_test(tc, test_sweep_tables);
+	tcase_add_test(tc, test_sweep_plots_drawn);
+	tcase_add_test(tc, test_sweep_latest_two_keys);
+	tcase_add_test(tc, test_sweep_unknown);
+	tcase_add_test(tc, test_sweep_latest_none);
+	tcase_add_test(tc, test_sweep_no_gnuplot);
 	suite_add_tcase(s, tc);
 	tcase_add_test(pure, test_builtin_templates_match_files);
 	tcase_add_test(pure, test_base64);
