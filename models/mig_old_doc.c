@@ -68,11 +68,7 @@ static void old_doc_save(struct migration *m, sim_ns t)
 	struct vcpu *v0 = vm_vcpu(m->vm, 0);
 	struct tsc_attr a = { 0 };
 
-	s->saved = m->page->ops->get_clock(m->page, v0->pcpu, t, &s->src.kvmclock_ns,
-					   &s->src.host_tsc);
-	s->src.realtime_ns = host_realtime_ns(m->vm->host, t);
-	m->policy->ops->get_tsc_attr(m->policy, v0, t, &a);
-	s->src.guest_khz = a.khz;
+	s->saved = mig_read_side(m, v0, t, &s->src, &a);
 	for (unsigned i = 0; i < s->n; i++) {
 		m->policy->ops->get_tsc_attr(m->policy, vm_vcpu(m->vm, i), t, &a);
 		s->ofs_src[i] = a.offset;
@@ -89,11 +85,9 @@ static void old_doc_restore_vcpu(struct migration *m, struct vcpu *v, sim_ns t)
 
 	if (!s->saved || v->id >= s->n)
 		return;
-	if (!m->page->ops->get_clock(m->page, v->pcpu, t, &dst.kvmclock_ns, &dst.host_tsc))
+	/* dst.guest_khz is not used by the formula, which takes the source's freq. */
+	if (!mig_read_side(m, v, t, &dst, &a))
 		return;
-	dst.realtime_ns = host_realtime_ns(m->vm->host, t);
-	m->policy->ops->get_tsc_attr(m->policy, v, t, &a);
-	dst.guest_khz = a.khz; /* not used by the formula, which takes the source's freq */
 	ofs = migrate_old_doc_offset(&s->src, &dst, s->ofs_src[v->id]);
 	m->policy->ops->set_tsc_offset(m->policy, v, ofs, t);
 }

@@ -85,13 +85,10 @@ static void seed004_save(struct migration *m, sim_ns t)
 	struct vcpu *v0 = vm_vcpu(m->vm, 0);
 	struct tsc_attr a = { 0 };
 
-	s->saved = m->page->ops->get_clock(m->page, v0->pcpu, t, &s->src.kvmclock_ns,
-					   &s->src.host_tsc);
-	s->src.realtime_ns = host_realtime_ns(m->vm->host, t);
+	/* KVM_GET_CLOCK, realtime and KVM_GET_TSC_KHZ (freq) through vCPU 0. */
+	s->saved = mig_read_side(m, v0, t, &s->src, &a);
 	for (unsigned i = 0; i < s->n; i++) {
 		m->policy->ops->get_tsc_attr(m->policy, vm_vcpu(m->vm, i), t, &a);
-		if (i == 0)
-			s->src.guest_khz = a.khz; /* KVM_GET_TSC_KHZ: freq */
 		s->vsrc[i] = (struct migrate_vcpu){ a.offset, a.ratio, a.frac_bits };
 	}
 }
@@ -107,11 +104,8 @@ static void seed004_restore_vcpu(struct migration *m, struct vcpu *v, sim_ns t)
 
 	if (!s->saved || v->id >= s->n)
 		return;
-	if (!m->page->ops->get_clock(m->page, v->pcpu, t, &dst.kvmclock_ns, &dst.host_tsc))
+	if (!mig_read_side(m, v, t, &dst, &a))
 		return;
-	dst.realtime_ns = host_realtime_ns(m->vm->host, t);
-	m->policy->ops->get_tsc_attr(m->policy, v, t, &a);
-	dst.guest_khz = a.khz;
 	vdst = (struct migrate_vcpu){ a.offset, a.ratio, a.frac_bits }; /* 8a; ofs unused */
 	ofs = migrate_seed004_offset(&s->src, &s->vsrc[v->id], &dst, &vdst, s->variant, NULL);
 	m->policy->ops->set_tsc_offset(m->policy, v, ofs, t);

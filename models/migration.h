@@ -21,6 +21,7 @@
 #ifndef VT_MIGRATION_H
 #define VT_MIGRATION_H
 
+#include "migrate.h"
 #include "page.h"
 #include "policy.h"
 
@@ -58,5 +59,23 @@ struct migration {
 	void *state;                     /* ops->state_size bytes */
 	char err[LAYER_ERR_LEN];         /* init's reason for VT_EINPUT */
 };
+
+/*
+ * What a VMM reads of one side at t, through vCPU v: KVM_GET_CLOCK (kvmclock and the host TSC
+ * of v's host CPU), the host's CLOCK_REALTIME, and KVM_GET_TSC_KHZ with the rest of v's TSC
+ * attributes into *a. False when the page provider has no KVM clock (nothing can be computed).
+ * The algorithms built on KVM_GET_CLOCK (old-doc, seed004) share it; needs MIG_NEEDS_CLOCK and
+ * MIG_NEEDS_TSC_ATTR.
+ */
+static inline bool mig_read_side(struct migration *m, struct vcpu *v, sim_ns t,
+				 struct migrate_side *side, struct tsc_attr *a)
+{
+	if (!m->page->ops->get_clock(m->page, v->pcpu, t, &side->kvmclock_ns, &side->host_tsc))
+		return false;
+	side->realtime_ns = host_realtime_ns(m->vm->host, t);
+	m->policy->ops->get_tsc_attr(m->policy, v, t, a);
+	side->guest_khz = a->khz;
+	return true;
+}
 
 #endif /* VT_MIGRATION_H */
