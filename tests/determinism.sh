@@ -31,5 +31,24 @@ for f in scenarios/*.scn tests/data/determinism/*.scn; do
 		echo "ok   $f (identical across runs and with $other_cc)"
 	fi
 done
+# The model checker: the same schedules, counterexamples and timelines from both builds (the
+# wall-clock seconds on the statistics line are the only thing allowed to differ).
+mkdir -p build/det-trails
+for f in scenarios/check/*.scn; do
+	[ -f "$f" ] || continue
+	n=$((n + 1))
+	"$bin" check --quiet --no-db --trail-dir build/det-trails "$f" 2>/dev/null |
+		sed 's/, [0-9.]* s;/, - s;/' >build/det.a
+	"$other" check --quiet --no-db --trail-dir build/det-trails "$f" 2>/dev/null |
+		sed 's/, [0-9.]* s;/, - s;/' >build/det.c
+	if ! [ -s build/det.a ]; then
+		echo "FAIL $f (check): no output"; fail=$((fail + 1))
+	elif ! cmp -s build/det.a build/det.c; then
+		echo "FAIL $f (check): the $other_cc build differs:"; diff build/det.a build/det.c | head -n 5
+		fail=$((fail + 1))
+	else
+		echo "ok   $f (check: identical with $other_cc)"
+	fi
+done
 echo "determinism: $((n - fail)) passed, $fail failed"
 [ "$fail" -eq 0 ] && [ "$n" -gt 0 ]
