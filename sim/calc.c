@@ -293,6 +293,18 @@ static void print_conv(FILE *out, const char *title, const struct conv *c, const
 	fprintf(out, "    " LABEL "%llu %s (exact %llu)\n", what,
 		(unsigned long long)c->one_second, unit, (unsigned long long)exact);
 	print_err(out, "error", c->err);
+	/* The error above is the multiplier's (mul and shift as an exact rate). A negative shift
+	 * also floors the input before the multiply; at very low rates that truncation dominates
+	 * the reading and can even point the other way: say so rather than leave the two lines at
+	 * odds. */
+	if (c->one_second != exact &&
+	    ((c->one_second < exact) != (c->err.num < 0) || c->err.num == 0)) {
+		double ppm = ((double)c->one_second - (double)exact) / (double)exact * 1e6;
+
+		fprintf(out, "    " LABEL "%+.6g ppm: the input is floored by the shift (%d) before "
+			"the multiply, which the error above leaves out\n", "1 s reading",
+			ppm, c->shift);
+	}
 }
 
 static void print_ratio(FILE *out, const char *name, const struct ratio *r, uint64_t max_ratio)

@@ -79,6 +79,8 @@ expect "ns->tsc at 3.4 GHz reads one cycle short" \
 expect "kvmclock error at 2.5 GHz: slow by 0.23 ppb" \
 	"    error                -0.000232831 ppm, -20116.6 ns/day (slow)" 2.5GHz
 expect "exact conversion at 1 GHz" "    error                exact" 1GHz
+expect "1 kHz: the reading's truncation, opposite to the scale's error, is said" \
+	"    1 s reading          -1000 ppm: the input is floored by the shift (-19) before the multiply, which the error above leaves out" 1kHz
 expect "Hyper-V scale at 2.5 GHz" \
 	"    scale                0x010624dd2e147ae1 (73786976277658337)" 2.5GHz
 expect "Hyper-V scale at 1 GHz: 2^64 / 100" \
