@@ -93,48 +93,16 @@ static int sql_fail(const struct merge *m, sqlite3 *db, int rc, const char *path
 	char problem[128];
 	bool bad_input = false;
 
+	store_describe_error(rc, m->busy_ms, problem, sizeof(problem));
 	switch (rc & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		snprintf(problem, sizeof(problem),
-			 "the database is locked by another process; gave up after %d ms",
-			 m->busy_ms);
-		break;
-	case SQLITE_READONLY:
-		snprintf(problem, sizeof(problem), "the database is read-only");
-		break;
-	case SQLITE_FULL:
-		snprintf(problem, sizeof(problem), "the disk is full");
-		break;
-	case SQLITE_IOERR:
-		snprintf(problem, sizeof(problem), "I/O error");
-		break;
-	case SQLITE_NOMEM:
-		snprintf(problem, sizeof(problem), "out of memory");
-		break;
 	case SQLITE_NOTADB:
-		snprintf(problem, sizeof(problem), "not an SQLite database");
-		bad_input = true;
-		break;
 	case SQLITE_CORRUPT:
-		snprintf(problem, sizeof(problem), "the database is corrupt");
-		bad_input = true;
-		break;
 	case SQLITE_CANTOPEN:
-		snprintf(problem, sizeof(problem), "cannot open the file");
-		bad_input = true;
-		break;
 	case SQLITE_CONSTRAINT:
-		snprintf(problem, sizeof(problem), "a row breaks a constraint");
-		bad_input = true;
-		break;
-	case SQLITE_ERROR:
-		/* In a merge: a table or column the input lacks (SQLite's message names it). */
-		snprintf(problem, sizeof(problem), "%s", sqlite3_errstr(rc));
+	case SQLITE_ERROR: /* in a merge: a table or column the input lacks (the message names it) */
 		bad_input = true;
 		break;
 	default:
-		snprintf(problem, sizeof(problem), "%s", sqlite3_errstr(rc));
 		break;
 	}
 	snprintf(m->err, m->errlen, "%s: %s failed: %s (SQLite: %s; code %d)", path, what, problem,

@@ -357,6 +357,48 @@ static int busy_timeout_ms(void)
 
 /* ---- error messages --------------------------------------------------------------------- */
 
+void store_describe_error(int rc, int busy_ms, char *buf, size_t len)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		snprintf(buf, len, "the database is locked by another process; gave up after %d ms",
+			 busy_ms);
+		break;
+	case SQLITE_READONLY:
+		snprintf(buf, len, "the database is read-only");
+		break;
+	case SQLITE_FULL:
+		snprintf(buf, len, "the disk is full");
+		break;
+	case SQLITE_IOERR:
+		snprintf(buf, len, "I/O error");
+		break;
+	case SQLITE_NOTADB:
+		snprintf(buf, len, "not an SQLite database");
+		break;
+	case SQLITE_CORRUPT:
+		snprintf(buf, len, "the database is corrupt");
+		break;
+	case SQLITE_CANTOPEN:
+		snprintf(buf, len, "cannot open the file");
+		break;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		snprintf(buf, len, "permission denied");
+		break;
+	case SQLITE_NOMEM:
+		snprintf(buf, len, "out of memory");
+		break;
+	case SQLITE_CONSTRAINT:
+		snprintf(buf, len, "a row breaks a constraint");
+		break;
+	default:
+		snprintf(buf, len, "%s", sqlite3_errstr(rc));
+		break;
+	}
+}
+
 /*
  * "PATH: WHAT failed: PROBLEM (SQLite: MESSAGE; code N[; errno E: TEXT])". PROBLEM is our words
  * for the primary result code, the rest is what SQLite said, for a bug report.
@@ -369,42 +411,7 @@ static void db_error(const struct store *s, const char *path, const char *what, 
 	int sys = db ? sqlite3_system_errno(db) : 0;
 	char problem[160], sysbuf[96] = "";
 
-	switch (rc & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		snprintf(problem, sizeof(problem),
-			 "the database is locked by another process; gave up after %d ms",
-			 s ? s->busy_ms : 0);
-		break;
-	case SQLITE_READONLY:
-		snprintf(problem, sizeof(problem), "the database is read-only");
-		break;
-	case SQLITE_FULL:
-		snprintf(problem, sizeof(problem), "the disk is full");
-		break;
-	case SQLITE_IOERR:
-		snprintf(problem, sizeof(problem), "I/O error");
-		break;
-	case SQLITE_NOTADB:
-		snprintf(problem, sizeof(problem), "not an SQLite database");
-		break;
-	case SQLITE_CORRUPT:
-		snprintf(problem, sizeof(problem), "the database is corrupt");
-		break;
-	case SQLITE_CANTOPEN:
-		snprintf(problem, sizeof(problem), "cannot open the file");
-		break;
-	case SQLITE_PERM:
-	case SQLITE_AUTH:
-		snprintf(problem, sizeof(problem), "permission denied");
-		break;
-	case SQLITE_NOMEM:
-		snprintf(problem, sizeof(problem), "out of memory");
-		break;
-	default:
-		snprintf(problem, sizeof(problem), "%s", sqlite3_errstr(rc));
-		break;
-	}
+	store_describe_error(rc, s ? s->busy_ms : 0, problem, sizeof(problem));
 	/* The OS error is meaningful only when the VFS just failed a system call. */
 	if (sys > 0 && ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN ||
 			(rc & 0xff) == SQLITE_FULL))

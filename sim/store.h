@@ -127,4 +127,8 @@ struct trail_row {
 int store_finish_check(struct store *s, const char *run_id, const struct trail_row *rows,
 		       unsigned n, unsigned failed, char *err, size_t errlen);
 
+/* Our words for an SQLite result code's primary code ("the disk is full", "the database is
+ * locked by another process; gave up after N ms"), for messages about any results database. */
+void store_describe_error(int rc, int busy_ms, char *buf, size_t len);
+
 #endif /* VT_STORE_H */
