@@ -153,7 +153,7 @@ static inline __attribute__((always_inline)) void step(enum vt_yield kind, sim_n
 {
 	struct genv_read *r = cur;
 
-	if (++r->calls > (r->script && r->script->max_calls ? r->script->max_calls : GENV_MAX_CALLS))
+	if (++r->calls > r->max_calls)
 		longjmp(r->abort, 1);
 	if (VT_UNLIKELY(r->script != NULL)) {
 		if (r->script->yield)
@@ -269,6 +269,7 @@ enum read_status genv_read(struct world *w, struct vcpu_rt *v, struct genv_read 
 	r->t_tsc = w->now;
 	r->tsc_read = false;
 	r->calls = 0;
+	r->max_calls = GENV_MAX_CALLS;
 	r->msr_exits = 0;
 	r->livelock = false;
 	/* The vCPU sees everything its own context wrote (program order), and what has landed. */
@@ -294,6 +295,7 @@ enum read_status genv_read_scripted(struct reader *rd, const struct genv_script 
 
 	memset(&r, 0, sizeof(r));
 	r.script = s;
+	r.max_calls = s->max_calls ? s->max_calls : GENV_MAX_CALLS;
 	cur = &r;
 	if (setjmp(r.abort) == 0) {
 		st = rd->ops->read(rd, ns);

@@ -58,6 +58,7 @@ struct genv_read {
 	bool tsc_read;
 	bool livelock;      /* abandoned after GENV_MAX_CALLS calls */
 	uint64_t calls;
+	uint64_t max_calls; /* calls beyond this abandon the read (set once per read, not per call) */
 	uint64_t msr_exits;
 	jmp_buf abort;
 };
