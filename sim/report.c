@@ -549,6 +549,23 @@ static int step_done(struct report *rep, int rc)
 	return rc == SQLITE_DONE ? VT_OK : db_fail(rep, rc, "reading the database");
 }
 
+/* A one-row, one-column query with ?1 bound to `id` (a count, to size what is loaded next). */
+static int count_of(struct report *rep, const char *sql, const char *id, int64_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prep(rep, &st, sql);
+
+	if (rc != VT_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(st, 0);
+	rc = rc == SQLITE_ROW ? VT_OK : step_done(rep, rc);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int query_int(struct report *rep, const char *sql, int64_t *out)
 {
 	sqlite3_stmt *st;
@@ -724,15 +741,7 @@ static int select_scenario(struct report *rep, const char *name, struct idlist *
 	sqlite3_finalize(st);
 	if (rc != VT_OK || l->n > 0)
 		return rc;
-	rc = prep(rep, &st, "SELECT count(*) FROM runs WHERE scenario = ?1");
-	if (rc != VT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		nruns = sqlite3_column_int64(st, 0);
-	rc = rc == SQLITE_ROW ? VT_OK : step_done(rep, rc);
-	sqlite3_finalize(st);
+	rc = count_of(rep, "SELECT count(*) FROM runs WHERE scenario = ?1", name, &nruns);
 	if (rc != VT_OK)
 		return rc;
 	if (nruns > 0)
@@ -812,16 +821,8 @@ static int load_arms(struct report *rep, struct run *run)
 	sqlite3_stmt *st = NULL;
 	int64_t n = 0;
 	unsigned i = 0;
-	int rc = prep(rep, &st, "SELECT count(*) FROM arms WHERE run_id = ?1");
+	int rc = count_of(rep, "SELECT count(*) FROM arms WHERE run_id = ?1", run->id, &n);
 
-	if (rc != VT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, run->id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	rc = rc == SQLITE_ROW ? VT_OK : step_done(rep, rc);
-	sqlite3_finalize(st);
 	if (rc != VT_OK)
 		return rc;
 	run->arms = arena_alloc(a, (size_t)(n > 0 ? n : 1) * sizeof(*run->arms));
@@ -890,18 +891,13 @@ static int load_metrics(struct report *rep, struct run *run)
 	struct arena *a = &run->a;
 	sqlite3_stmt *st = NULL;
 	unsigned cap = 0;
-	int rc = prep(rep, &st, "SELECT count(DISTINCT metric) FROM metrics WHERE run_id = ?1");
+	int64_t n64 = 0;
+	int rc = count_of(rep, "SELECT count(DISTINCT metric) FROM metrics WHERE run_id = ?1",
+			  run->id, &n64);
 
 	if (rc != VT_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, run->id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		cap = (unsigned)sqlite3_column_int64(st, 0);
-	rc = rc == SQLITE_ROW ? VT_OK : step_done(rep, rc);
-	sqlite3_finalize(st);
-	if (rc != VT_OK)
-		return rc;
+	cap = (unsigned)n64;
 	run->rows = arena_alloc(a, (cap ? cap : 1) * sizeof(*run->rows));
 	if (!run->rows)
 		return VT_ENOMEM;
@@ -948,18 +944,13 @@ static int load_expectations(struct report *rep, struct run *run)
 	struct arena *a = &run->a;
 	sqlite3_stmt *st = NULL;
 	unsigned cap = 0;
-	int rc = prep(rep, &st, "SELECT count(*) FROM expectations WHERE run_id = ?1");
+	int64_t n64 = 0;
+	int rc = count_of(rep, "SELECT count(*) FROM expectations WHERE run_id = ?1", run->id,
+			  &n64);
 
 	if (rc != VT_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, run->id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		cap = (unsigned)sqlite3_column_int64(st, 0);
-	rc = rc == SQLITE_ROW ? VT_OK : step_done(rep, rc);
-	sqlite3_finalize(st);
-	if (rc != VT_OK)
-		return rc;
+	cap = (unsigned)n64;
 	run->exp = arena_alloc(a, (cap ? cap : 1) * sizeof(*run->exp));
 	if (!run->exp)
 		return VT_ENOMEM;
@@ -2703,16 +2694,8 @@ static int load_sweep_runs(struct report *rep, struct sweep *sw)
 	sqlite3_stmt *st = NULL;
 	unsigned kcap = 0;
 	int64_t n = 0;
-	int rc = prep(rep, &st, "SELECT count(*) FROM runs WHERE sweep_id = ?1");
+	int rc = count_of(rep, "SELECT count(*) FROM runs WHERE sweep_id = ?1", sw->id, &n);
 
-	if (rc != VT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, sw->id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	rc = rc == SQLITE_ROW ? VT_OK : step_done(rep, rc);
-	sqlite3_finalize(st);
 	if (rc != VT_OK)
 		return rc;
 	sw->runs = arena_alloc(a, (size_t)(n > 0 ? n : 1) * sizeof(*sw->runs));
@@ -2967,16 +2950,9 @@ static int load_sweep_arms(struct report *rep, struct sweep *sw)
 	struct arena *a = &sw->a;
 	sqlite3_stmt *st = NULL;
 	int64_t n = 0;
-	int rc = prep(rep, &st, arena_printf(a, "SELECT count(DISTINCT a.arm) %s", from));
+	int rc = count_of(rep, arena_printf(a, "SELECT count(DISTINCT a.arm) %s", from), sw->id,
+			  &n);
 
-	if (rc != VT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, sw->id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	rc = rc == SQLITE_ROW ? VT_OK : step_done(rep, rc);
-	sqlite3_finalize(st);
 	if (rc != VT_OK)
 		return rc;
 	sw->arms = arena_alloc(a, (size_t)(n > 0 ? n : 1) * sizeof(*sw->arms));
@@ -3053,16 +3029,9 @@ static int load_sweep_metrics(struct report *rep, struct sweep *sw)
 	size_t cells = (size_t)sw->npoints * sw->narms;
 	sqlite3_stmt *st = NULL;
 	int64_t n = 0;
-	int rc = prep(rep, &st, arena_printf(a, "SELECT count(DISTINCT m.metric) %s", from));
+	int rc = count_of(rep, arena_printf(a, "SELECT count(DISTINCT m.metric) %s", from),
+			  sw->id, &n);
 
-	if (rc != VT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, sw->id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	rc = rc == SQLITE_ROW ? VT_OK : step_done(rep, rc);
-	sqlite3_finalize(st);
 	if (rc != VT_OK)
 		return rc;
 	sw->metrics = arena_alloc(a, (size_t)(n > 0 ? n : 1) * sizeof(*sw->metrics));
