@@ -56,7 +56,6 @@ enum tkind { T_READER, T_WRITER, T_ENV };
 
 struct thread {
 	enum tkind kind;
-	unsigned id;
 	unsigned vcpu;              /* readers */
 	struct chkmodel *m;
 	ucontext_t uc;
@@ -89,7 +88,6 @@ struct chkmodel {
 	FILE *log;
 	struct thread th[CHK_MAX_READERS + 2];
 	unsigned nth, nreaders;
-	int writer, env;            /* thread indices, -1 when absent */
 	unsigned current;
 	unsigned streak;            /* steps the current thread took in a row */
 	ucontext_t main_uc;
@@ -119,7 +117,6 @@ struct chkmodel {
 	struct reader scratch;      /* a reader instance for the solo re-runs */
 	bool readers_ready;         /* snap and scratch initialized */
 	uint64_t solo_tsc;
-	unsigned solo_vcpu;
 };
 
 /* The model of the execution in progress (the coroutine entry gets only an int). */
@@ -856,7 +853,6 @@ int chkmodel_new(struct chkmodel **out, const struct config *base, const struct 
 	m->log = log;
 	m->nreaders = c->nreaders;
 	m->nth = c->nreaders;
-	m->writer = m->env = -1;
 	m->snap_mem = cfg->vm.nvcpus * sizeof(struct pvclock_vcpu_time_info) +
 		      sizeof(struct ms_hyperv_tsc_page);
 	m->snap_size = m->snap_mem + cfg->vm.nvcpus + 1;
@@ -870,7 +866,6 @@ int chkmodel_new(struct chkmodel **out, const struct config *base, const struct 
 		struct thread *t = &m->th[i];
 
 		t->kind = T_READER;
-		t->id = i;
 		t->vcpu = c->readers[i];
 		t->m = m;
 		t->stack = malloc(CHK_STACK_BYTES);
@@ -885,17 +880,14 @@ int chkmodel_new(struct chkmodel **out, const struct config *base, const struct 
 		t->script.read_msr = on_msr;
 		t->script.max_calls = c->max_calls;
 	}
+	/* The writer and the environment follow the readers (thread ids are indices). */
 	if (c->updates > 0) {
-		m->writer = (int)m->nth;
 		m->th[m->nth].kind = T_WRITER;
-		m->th[m->nth].id = m->nth;
 		m->th[m->nth].m = m;
 		m->nth++;
 	}
 	if (c->stalls > 0 || c->migrate) {
-		m->env = (int)m->nth;
 		m->th[m->nth].kind = T_ENV;
-		m->th[m->nth].id = m->nth;
 		m->th[m->nth].m = m;
 		m->nth++;
 	}
