@@ -115,6 +115,7 @@ unsigned metrics_read(struct metrics *m, unsigned vi, int chain, sim_ns t, uint6
 		/* The first read after a migration: its step against true time since the last
 		 * read before (mod 2^64 differences read as signed). */
 		v->mig_watch = false;
+		m->mig_watching--;
 		if (v->mig_has_last) {
 			int64_t jump = (int64_t)(g - v->mig_g) - (int64_t)(t - v->mig_t);
 
@@ -255,12 +256,12 @@ void metrics_mark_migration(struct metrics *m)
 	for (unsigned i = 0; i < m->nvcpus; i++) {
 		struct vcpu_metrics *v = &m->v[i];
 
+		m->mig_watching += !v->mig_watch;
 		v->mig_watch = true;
 		v->mig_has_last = v->has_last;
 		v->mig_t = v->last_t;
 		v->mig_g = v->last_g;
 	}
-	m->mig_watching = true;
 }
 
 void metrics_finish(const struct metrics *m, int64_t out[M_COUNT])

@@ -98,7 +98,7 @@ struct metrics {
 	uint64_t mig_tsc_breaks;  /* vCPU restores outside the continuity criterion */
 	uint64_t mig_tsc_spread;  /* largest spread of the vCPUs' guest TSCs at a resume */
 	int64_t mig_clock_jump;   /* signed guest-visible jump of largest magnitude, ns */
-	bool mig_watching;        /* some vCPU's mig_watch is set */
+	unsigned mig_watching;    /* vCPUs whose mig_watch is set: 0 after their first reads */
 	u128 sum_overshoot;
 	uint64_t nsamples;       /* sample ticks so far */
 	uint64_t npoints;
