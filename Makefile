@@ -25,7 +25,9 @@ ifeq ($(CI),true)
 WERROR  = -Werror
 endif
 CPPFLAGS += -Isim -Imodels -I$(BUILD)/gen -MMD -MP
-ALL_CFLAGS = $(STD) $(WARN) $(WERROR) $(FP) $(OPT) $(DEBUG) $(EXTRA_CFLAGS) $(CFLAGS)
+# Threads: bin/sim writes the results database from a thread of its own (sim/writer.c).
+THREADS = -pthread
+ALL_CFLAGS = $(STD) $(WARN) $(WERROR) $(FP) $(OPT) $(DEBUG) $(THREADS) $(EXTRA_CFLAGS) $(CFLAGS)
 
 # Dependencies come through pkg-config; .ci/deps installs what is missing.
 DEPS_OK := $(shell .ci/deps >&2 && echo ok)

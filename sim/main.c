@@ -33,6 +33,7 @@
 #include "sweep.h"
 #include "util.h"
 #include "world.h"
+#include "writer.h"
 
 struct options {
 	const char *scenario;
@@ -249,11 +250,13 @@ static int cmd_run(const struct options *o)
 	struct results res;
 	FILE *trace = NULL;
 	struct store *st = NULL;
+	struct writer *wr = NULL;   /* owns st from the first arm until writer_finish */
 	struct recording *recs = NULL;
-	const struct recording **rec_ptrs = NULL;
 	char run_id[33] = "", dberr[768], *expanded = NULL, *overrides = NULL, *plugins = NULL;
 	bool db_failed = false;
-	double db_t0 = 0, db_s = 0, run_t0 = 0, sim_s = 0; /* --stats: wall-clock seconds */
+	/* --stats, wall-clock seconds: the run waiting for the database, simulating, and the
+	 * writer's time in the database (overlapping the simulation when it has a core). */
+	double db_t0 = 0, db_s = 0, run_t0 = 0, sim_s = 0, write_s = 0, db_wait_s = 0;
 	int rc, exit_code = EXIT_HELD;
 
 	memset(&res, 0, sizeof(res));
@@ -305,8 +308,7 @@ static int cmd_run(const struct options *o)
 		overrides = util_join_lines(o->set, o->nset);
 		plugins = config_plugin_lines(&cfg);
 		recs = calloc(cfg.narms, sizeof(*recs));
-		rec_ptrs = calloc(cfg.narms, sizeof(*rec_ptrs));
-		if (!expanded || !overrides || !plugins || !recs || !rec_ptrs) {
+		if (!expanded || !overrides || !plugins || !recs) {
 			fprintf(stderr, "sim: out of memory\n");
 			exit_code = EXIT_IOERR;
 			goto out;
@@ -334,7 +336,8 @@ static int cmd_run(const struct options *o)
 	res.cfg = &cfg;
 	res.arms = calloc(cfg.narms, sizeof(*res.arms));
 	res.expect = calloc(cfg.nexpect ? cfg.nexpect : 1, sizeof(*res.expect));
-	if (!res.arms || !res.expect) {
+	if (!res.arms || !res.expect ||
+	    (st && writer_start(&wr, st, run_id, &res, cfg.narms) != VT_OK)) {
 		fprintf(stderr, "sim: out of memory\n");
 		exit_code = EXIT_IOERR;
 		goto out;
@@ -358,7 +361,9 @@ static int cmd_run(const struct options *o)
 			rc = record_init(&recs[res.narms], ac->metrics.series_interval, ac->duration,
 					 ac->vm.nvcpus, cfg.narms);
 			w.rec = &recs[res.narms];
-			rec_ptrs[res.narms] = &recs[res.narms];
+			/* The writer stores the arm's rows while it runs. */
+			if (rc == VT_OK)
+				writer_arm_start(wr, arm->name, w.rec);
 		}
 		if (rc == VT_OK) {
 			if (!o->quiet && !o->json && isatty(STDERR_FILENO)) {
@@ -406,6 +411,9 @@ static int cmd_run(const struct options *o)
 		memcpy(ar->vcpu, w.metrics.v, cfg.vm.nvcpus * sizeof(*ar->vcpu));
 		ar->wall_s = wall_now() - t0;
 		res.narms++;
+		/* The arm is final: the writer stores the rest of it while the next arm runs. */
+		if (wr)
+			writer_arm_end(wr);
 		if (o->stats) {
 			struct rusage ru;
 
@@ -424,9 +432,16 @@ static int cmd_run(const struct options *o)
 			res.expect[res.nexpect++].e = &cfg.expect[i];
 	results_check(&res);
 	if (st) {
+		int wrc;
+
 		sim_s = wall_now() - run_t0;
 		db_t0 = wall_now();
-		if (store_finish_run(st, run_id, &res, rec_ptrs, dberr, sizeof(dberr)) != VT_OK) {
+		/* The last arm is still being written: wait for it, then complete the run. */
+		wrc = writer_finish(wr, &write_s, dberr, sizeof(dberr));
+		wr = NULL;
+		db_wait_s = wall_now() - db_t0;
+		if (wrc != VT_OK ||
+		    store_complete_run(st, run_id, &res, dberr, sizeof(dberr)) != VT_OK) {
 			fprintf(stderr, "sim: results database: %s (the run stays incomplete)\n", dberr);
 			db_failed = true;
 		} else if (!o->quiet && !o->json) {
@@ -437,9 +452,17 @@ static int cmd_run(const struct options *o)
 		st = NULL;
 		db_s += wall_now() - db_t0;
 		if (o->stats)
-			/* Outside the simulation: what the results database costs the run. */
-			fprintf(stderr, "stats: database db_s %.4f simulate_s %.4f db_share_pct %.1f\n",
-				db_s, sim_s, 100.0 * db_s / (db_s + sim_s));
+			/* Outside the simulation: what the results database costs the run. db_s is
+			 * the time the run waited for it (opening, the run row, the arms the writer
+			 * had not finished when the simulation ended, completing, closing), its share
+			 * of the run's time db_share_pct; write_s the writer's time storing arms
+			 * (overlapping the simulation on a second core), work_pct the share of all
+			 * the database's work, waited for or not. */
+			fprintf(stderr, "stats: database db_s %.4f simulate_s %.4f db_share_pct %.1f "
+					"write_s %.4f work_pct %.1f\n",
+				db_s, sim_s, 100.0 * db_s / (db_s + sim_s), write_s,
+				100.0 * (db_s + write_s - db_wait_s) /
+					(db_s + write_s - db_wait_s + sim_s));
 	}
 	if (o->json)
 		results_print_json(&res, stdout);
@@ -475,6 +498,9 @@ static int cmd_run(const struct options *o)
 		exit_code = EXIT_IOERR;
 	}
 out:
+	/* An arm failed: the arms before it were written (the run stays 'running'). */
+	if (wr)
+		writer_finish(wr, NULL, dberr, sizeof(dberr));
 	if (trace && fclose(trace) != 0) {
 		fprintf(stderr, "sim: writing trace %s failed: %s\n", o->trace, strerror(errno));
 		exit_code = EXIT_IOERR;
@@ -484,7 +510,6 @@ out:
 		for (unsigned i = 0; i < cfg.narms; i++)
 			record_free(&recs[i]);
 	free(recs);
-	free(rec_ptrs);
 	store_close(st);
 	free(expanded);
 	free(overrides);

@@ -42,12 +42,20 @@
 
 /*
  * The tables that hold a run's rows, parents first: the foreign keys are checked as each row goes
- * in, so runs comes before everything and arms before metrics, series, violations and timeline.
- * A new table keyed by run_id must be added here; open_output refuses an output that has one
- * this list lacks rather than silently dropping its rows.
+ * in, so runs comes before everything and arms before metrics, series_rows, violations and
+ * timeline_rows. A table names its run by run_id, or by arm_key (schema 5: an integer that arms
+ * assigns, so the output gives every arm it adds a key of its own and the keyed rows are mapped
+ * to it through the arm's (run_id, arm)). A new table with either column must be added here;
+ * open_output refuses an output that has one this list lacks rather than silently dropping its
+ * rows.
  */
-static const char *const merge_tables[] = {
-	"runs", "arms", "metrics", "series", "violations", "timeline", "expectations", "trails",
+static const struct merge_table {
+	const char *name;
+	bool by_arm_key;        /* keyed by arms.arm_key, not by run_id */
+} merge_tables[] = {
+	{ "runs", false },        { "arms", false },          { "metrics", false },
+	{ "series_rows", true },  { "violations", false },    { "timeline_rows", true },
+	{ "expectations", false }, { "trails", false },
 };
 
 /* The name the input is ATTACHed under on the output connection. */
@@ -238,14 +246,15 @@ static int check_input(const struct merge *m, const char *path, int64_t *version
 
 /*
  * Checks that merge_tables names every table of the output that holds rows of runs (has a
- * run_id column). A table it lacks would be left behind by every merge, so it is refused.
+ * run_id or an arm_key column). A table it lacks would be left behind by every merge, so it is
+ * refused.
  */
 static int check_tables(const struct merge *m)
 {
 	static const char sql[] =
 		"SELECT t.name FROM main.sqlite_master AS t WHERE t.type = 'table'"
 		" AND EXISTS (SELECT 1 FROM pragma_table_info(t.name, 'main') AS c"
-		" WHERE c.name = 'run_id') ORDER BY t.name";
+		" WHERE c.name IN ('run_id', 'arm_key')) ORDER BY t.name";
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(m->db, sql, -1, &st, NULL);
 
@@ -254,7 +263,7 @@ static int check_tables(const struct merge *m)
 		bool known = false;
 
 		for (size_t i = 0; name && i < VT_ARRAY_SIZE(merge_tables); i++)
-			known |= strcmp(name, merge_tables[i]) == 0;
+			known |= strcmp(name, merge_tables[i].name) == 0;
 		if (!known) {
 			snprintf(m->err, m->errlen, "%s: the table %s holds rows of runs, and this "
 				 "vtsim does not know how to merge it", m->out, name ? name : "?");
@@ -409,10 +418,13 @@ out:
 }
 
 /*
- * The output's columns of `table`, in its order, as a list of quoted names ("\"run_id\", ...");
+ * The output's columns of `table`, in its order, as a list of quoted names ("\"run_id\", ..."),
+ * each preceded by `prefix` ("s." or ""), but for arm_key: left out when `key` is NULL (arms:
+ * the output assigns its own), else `key` in its place (the keyed tables: the output arm's key).
  * *cols is NULL for a table the output lacks. Free with sqlite3_free.
  */
-static int column_list(const struct merge *m, const char *table, char **cols)
+static int column_list(const struct merge *m, const char *table, const char *prefix,
+		       const char *key, char **cols)
 {
 	sqlite3_str *s = sqlite3_str_new(m->db);
 	sqlite3_stmt *st;
@@ -424,8 +436,14 @@ static int column_list(const struct merge *m, const char *table, char **cols)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		sqlite3_str_appendf(s, "%s\"%w\"", n++ ? ", " : "",
-				    (const char *)sqlite3_column_text(st, 0));
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+
+		if (name && strcmp(name, "arm_key") == 0) {
+			if (key)
+				sqlite3_str_appendf(s, "%s%s", n++ ? ", " : "", key);
+		} else {
+			sqlite3_str_appendf(s, "%s%s\"%w\"", n++ ? ", " : "", prefix, name);
+		}
 		rc = SQLITE_OK;
 	}
 	if (rc == SQLITE_DONE)
@@ -443,25 +461,37 @@ static int column_list(const struct merge *m, const char *table, char **cols)
 
 /*
  * Inserts into main.`table` the rows of src.`table` that belong to the runs in temp.merge_new,
- * every column by name, in the input's row order (rowid: it breaks latest_runs' ties and orders
- * each run's series as written).
+ * every column by name, in the input's row order (rowid: it breaks latest_runs' ties and keeps
+ * arms in the order they were written). A table keyed by arm_key takes the key of the output's
+ * arm with the same (run_id, arm), and goes in (arm_key, seq) order.
  */
-static int copy_table(const struct merge *m, const char *in, const char *table)
+static int copy_table(const struct merge *m, const char *in, const struct merge_table *t)
 {
-	char *cols = NULL, *sql = NULL, what[96];
-	int rc = column_list(m, table, &cols);
+	const char *table = t->name;
+	char *cols = NULL, *from = NULL, *sql = NULL, what[96];
+	int rc = column_list(m, table, "", t->by_arm_key ? "arm_key" : NULL, &cols);
 
 	if (rc == SQLITE_OK && !cols) {
 		snprintf(m->err, m->errlen, "%s: the output has no table %s", m->out, table);
 		return VT_EIO;
 	}
-	if (rc == SQLITE_OK) {
+	if (rc == SQLITE_OK && t->by_arm_key)
+		rc = column_list(m, table, "k.", "oa.arm_key", &from);
+	if (rc == SQLITE_OK && t->by_arm_key)
+		sql = sqlite3_mprintf("INSERT INTO main.\"%w\" (%s) SELECT %s FROM " MERGE_SRC
+				      ".\"%w\" AS k JOIN " MERGE_SRC ".arms AS ia"
+				      " ON ia.arm_key = k.arm_key JOIN main.arms AS oa"
+				      " ON oa.run_id = ia.run_id AND oa.arm = ia.arm"
+				      " WHERE ia.run_id IN (SELECT run_id FROM temp.merge_new)"
+				      " ORDER BY k.arm_key, k.seq", table, cols, from, table);
+	else if (rc == SQLITE_OK)
 		sql = sqlite3_mprintf("INSERT INTO main.\"%w\" (%s) SELECT %s FROM " MERGE_SRC
 				      ".\"%w\" WHERE run_id IN (SELECT run_id FROM temp.merge_new)"
 				      " ORDER BY rowid", table, cols, cols, table);
+	if (rc == SQLITE_OK)
 		rc = sql ? sqlite3_exec(m->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
-	}
 	sqlite3_free(sql);
+	sqlite3_free(from);
 	sqlite3_free(cols);
 	if (rc == SQLITE_OK)
 		return VT_OK;
@@ -516,7 +546,7 @@ static int copy_runs(const struct merge *m, const char *in, uint64_t *added, uin
 		goto fail;
 	}
 	for (size_t i = 0; i < VT_ARRAY_SIZE(merge_tables); i++) {
-		ret = copy_table(m, in, merge_tables[i]);
+		ret = copy_table(m, in, &merge_tables[i]);
 		if (ret != VT_OK)
 			goto fail;
 	}

@@ -27,6 +27,7 @@ int record_init(struct recording *r, sim_ns interval, sim_ns duration, unsigned 
 		ticks = duration / interval + 1;
 	}
 	r->series_interval = interval;
+	r->open_pause = RECORD_NO_PAUSE;
 	r->cap_series = (uint32_t)(ticks * nvcpus);
 	r->series = malloc((r->cap_series ? r->cap_series : 1) * sizeof(*r->series));
 	r->viol = malloc(RECORD_MAX_VIOLATIONS * sizeof(*r->viol));
@@ -46,24 +47,59 @@ void record_free(struct recording *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* After an append: publish the counts of final rows (record.h) to a streaming reader. */
+static void publish(struct recording *r)
+{
+	struct record_stream *s = r->stream;
+
+	if (!s)
+		return;
+	atomic_store_explicit(&s->series, r->nseries, memory_order_release);
+	atomic_store_explicit(&s->viol, r->nviol, memory_order_release);
+	atomic_store_explicit(&s->tl, r->open_pause == RECORD_NO_PAUSE ? r->ntl : r->open_pause,
+			      memory_order_release);
+	if (++s->pending >= RECORD_STREAM_CHUNK) {
+		s->pending = 0;
+		s->notify(s->ctx);
+	}
+}
+
 void record_series(struct recording *r, uint32_t vcpu, sim_ns t, uint64_t g, int64_t e)
 {
-	if (r->nseries < r->cap_series)
+	if (r->nseries < r->cap_series) {
 		r->series[r->nseries++] = (struct series_row){ vcpu, t, g, e };
+		publish(r);
+	}
 }
 
 void record_violation(struct recording *r, const struct violation *v)
 {
-	if (r->nviol < RECORD_MAX_VIOLATIONS)
+	if (r->nviol < RECORD_MAX_VIOLATIONS) {
 		r->viol[r->nviol++] = *v;
-	else
+		publish(r);
+	} else {
 		r->viol_dropped++;
+	}
 }
 
 void record_timeline(struct recording *r, const struct timeline_event *e)
 {
-	if (r->ntl < RECORD_MAX_TIMELINE)
+	if (r->ntl < RECORD_MAX_TIMELINE) {
+		/* A pause's length is known at the resume: until then the entry is not final. */
+		if (e->kind == TL_PAUSE && r->open_pause == RECORD_NO_PAUSE)
+			r->open_pause = r->ntl;
 		r->tl[r->ntl++] = *e;
-	else
+		publish(r);
+	} else {
 		r->tl_dropped++;
+	}
+}
+
+void record_pause_end(struct recording *r, sim_ns now)
+{
+	if (r->open_pause == RECORD_NO_PAUSE)
+		return;
+	r->tl[r->open_pause].length_ns = now - r->tl[r->open_pause].t_ns;
+	r->open_pause = RECORD_NO_PAUSE;
+	publish(r);
 }

@@ -9,6 +9,8 @@
 #ifndef VT_RECORD_H
 #define VT_RECORD_H
 
+#include <stdatomic.h>
+
 #include "vt.h"
 
 #define RECORD_MAX_SERIES 200000u     /* series rows per run (all arms, all vCPUs) */
@@ -45,6 +47,30 @@ struct timeline_event {
 	int32_t from_cpu, to_cpu;
 };
 
+/*
+ * Streaming (bin/sim's results writer, sim/writer.h): another thread stores a recording's rows
+ * while the arm still runs. The rows below the published counts are final: written once, never
+ * changed again (a pause's timeline entry is held back until the pause ends and its length is
+ * known). The counts are stored with release order after the rows, so a reader that loads them
+ * with acquire order sees the rows. notify is called in the simulating thread each time
+ * RECORD_STREAM_CHUNK more rows were appended.
+ */
+#define RECORD_STREAM_CHUNK 2048u
+
+struct record_stream {
+	_Atomic uint32_t series, viol, tl;   /* published counts */
+	uint32_t pending;                    /* rows appended since the last notify */
+	void (*notify)(void *ctx);
+	void *ctx;
+};
+
+#define RECORD_NO_PAUSE UINT32_MAX
+
+/* A position in a recording: rows [0, series), [0, viol), [0, tl) of each kind. */
+struct record_pos {
+	uint32_t series, viol, tl;
+};
+
 struct recording {
 	sim_ns series_interval;       /* the interval actually used */
 	struct series_row *series;
@@ -55,6 +81,8 @@ struct recording {
 	struct timeline_event *tl;
 	uint32_t ntl;
 	uint64_t tl_dropped;
+	uint32_t open_pause;          /* the index of the pause entry still open, RECORD_NO_PAUSE */
+	struct record_stream *stream; /* NULL: nobody reads the rows before the arm ends */
 };
 
 /*
@@ -67,6 +95,8 @@ void record_free(struct recording *r);
 void record_series(struct recording *r, uint32_t vcpu, sim_ns t, uint64_t g, int64_t e);
 void record_violation(struct recording *r, const struct violation *v);
 void record_timeline(struct recording *r, const struct timeline_event *e);
+/* The VM resumed at `now`: the open pause entry (if it was recorded) gets its length. */
+void record_pause_end(struct recording *r, sim_ns now);
 
 static inline const char *timeline_kind_name(enum timeline_kind k)
 {

@@ -1071,7 +1071,7 @@ static int load_timeline(struct report *rep, struct run *run)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = prep(rep, &st, "SELECT kind, t_ns, length_ns, vcpu, from_cpu, to_cpu FROM "
-				"timeline WHERE run_id = ?1 AND arm = ?2 ORDER BY t_ns, rowid");
+				"timeline WHERE run_id = ?1 AND arm = ?2 ORDER BY t_ns, seq");
 
 	if (rc != VT_OK)
 		return rc;

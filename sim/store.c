@@ -41,6 +41,7 @@
 enum store_stmt {
 	ST_INS_RUN,
 	ST_INS_ARM,
+	ST_UPD_ARM,
 	ST_INS_METRIC,
 	ST_INS_SERIES,
 	ST_INS_VIOL,
@@ -56,19 +57,22 @@ static const char *const stmt_sql[ST_COUNT] = {
 		       "overrides, version, plugin_hashes, host, started_at, status, duration_ns, "
 		       "sweep_id, sweep_point) "
 		       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
-	[ST_INS_ARM] = "INSERT INTO arms (run_id, arm, ord, policy, page, reader, options, "
-		       "host_tsc_stable, host_clocksource, host_tsc_khz, series_interval_ns, "
-		       "violations_dropped, timeline_dropped, migration) "
-		       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	/* An arm's row goes in when the arm starts (its rows refer to it) and is filled in when
+	 * it ends: the host's facts and the dropped counts are known only then. */
+	[ST_INS_ARM] = "INSERT INTO arms (run_id, arm, ord) VALUES (?, ?, ?)",
+	[ST_UPD_ARM] = "UPDATE arms SET policy = ?, page = ?, reader = ?, options = ?, "
+		       "host_tsc_stable = ?, host_clocksource = ?, host_tsc_khz = ?, "
+		       "series_interval_ns = ?, violations_dropped = ?, timeline_dropped = ?, "
+		       "migration = ? WHERE arm_key = ?",
 	[ST_INS_METRIC] = "INSERT INTO metrics (run_id, arm, metric, value, unit) "
 			  "VALUES (?, ?, ?, ?, ?)",
-	[ST_INS_SERIES] = "INSERT INTO series (run_id, arm, vcpu, t_ns, guest_ns, error_ns) "
+	[ST_INS_SERIES] = "INSERT INTO series_rows (arm_key, seq, vcpu, t_ns, guest_ns, error_ns) "
 			  "VALUES (?, ?, ?, ?, ?, ?)",
 	[ST_INS_VIOL] = "INSERT INTO violations (run_id, arm, kind, t_ns, vcpu, pcpu, prev_vcpu, "
 			"prev_ns, value_ns, delta_ns, context) "
 			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	[ST_INS_TL] = "INSERT INTO timeline (run_id, arm, kind, t_ns, length_ns, vcpu, from_cpu, "
-		      "to_cpu) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	[ST_INS_TL] = "INSERT INTO timeline_rows (arm_key, seq, kind, t_ns, length_ns, vcpu, "
+		      "from_cpu, to_cpu) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_INS_EXPECT] = "INSERT INTO expectations (run_id, ord, text, held, lhs, rhs) "
 			  "VALUES (?, ?, ?, ?, ?, ?)",
 	[ST_INS_TRAIL] = "INSERT INTO trails (run_id, arm, ord, policy, page, reader, property, "
@@ -78,8 +82,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 			  "expectations_failed = ? WHERE run_id = ? AND status = 'running'",
 };
 
-/* Bulk rows (series, timeline) go BATCH_ROWS to a statement: one VDBE run per batch instead of
- * per row, a third of the insert time of a heavy run (bench/README.md). */
+/* Bulk rows (series, timeline, violations) go BATCH_ROWS to a statement: one VDBE run per batch
+ * instead of per row, a third of the insert time of a heavy run (bench/README.md). */
 #define BATCH_ROWS 64
 
 struct store {
@@ -89,10 +93,22 @@ struct store {
 	sqlite3_stmt *st[ST_COUNT];
 	sqlite3_stmt *series_batch;   /* ST_INS_SERIES for BATCH_ROWS rows */
 	sqlite3_stmt *tl_batch;       /* ST_INS_TL for BATCH_ROWS rows */
+	sqlite3_stmt *viol_batch;     /* ST_INS_VIOL for BATCH_ROWS rows */
 };
 
 /* A failure that is ours, not SQLite's: err already says what. */
 #define STORE_RC_OWN (-1)
+
+/* Per run and metric, "arm=value" for every arm in arm order, separated by one space. The
+ * ORDERed subquery of an aggregate is never flattened, so group_concat sees arm order. (Version 1
+ * creates it; version 5 drops it while rebuilding arms and creates it again.) */
+#define ARMS_SIDE_BY_SIDE \
+	"CREATE VIEW arms_side_by_side AS SELECT run_id, metric, unit," \
+	" group_concat(arm || '=' || value, ' ') AS arms" \
+	" FROM (SELECT m.run_id AS run_id, m.metric AS metric, m.unit AS unit, m.arm AS arm," \
+	" m.value AS value FROM metrics AS m JOIN arms AS a ON a.run_id = m.run_id AND a.arm = m.arm" \
+	" ORDER BY m.run_id, m.metric, a.ord)" \
+	" GROUP BY run_id, metric;\n"
 
 /*
  * Schema migrations. Entry i brings a database from user_version i to i + 1; version 0 is an
@@ -190,14 +206,7 @@ static const char schema_v1[] =
 	" WHERE o.status = 'complete' AND o.scenario IS r.scenario"
 	" AND (o.started_at > r.started_at"
 	" OR (o.started_at = r.started_at AND o.rowid > r.rowid)));\n"
-	/* Per run and metric, "arm=value" for every arm in arm order, separated by one space. The
-	 * ORDERed subquery of an aggregate is never flattened, so group_concat sees arm order. */
-	"CREATE VIEW arms_side_by_side AS SELECT run_id, metric, unit,"
-	" group_concat(arm || '=' || value, ' ') AS arms"
-	" FROM (SELECT m.run_id AS run_id, m.metric AS metric, m.unit AS unit, m.arm AS arm,"
-	" m.value AS value FROM metrics AS m JOIN arms AS a ON a.run_id = m.run_id AND a.arm = m.arm"
-	" ORDER BY m.run_id, m.metric, a.ord)"
-	" GROUP BY run_id, metric;\n"
+	ARMS_SIDE_BY_SIDE
 	"CREATE VIEW incomplete_runs AS SELECT * FROM runs WHERE status = 'running';\n";
 
 /* Version 2 (issue 6): the arm's migration algorithm, NULL when the scenario migrates nothing;
@@ -253,11 +262,110 @@ static const char schema_v4[] =
 	"ALTER TABLE runs ADD COLUMN sweep_point TEXT;\n"
 	"CREATE INDEX runs_by_sweep ON runs (sweep_id);\n";
 
+/*
+ * Version 5 (issue 8: the database's share of a run): the bulk rows are keyed by an integer.
+ * arms gets arm_key, an INTEGER PRIMARY KEY (a rowid alias, so VACUUM keeps it), with
+ * (run_id, arm) still unique for the tables that name an arm by its text; series and timeline
+ * move to series_rows and timeline_rows, WITHOUT ROWID tables clustered on (arm_key, seq), seq
+ * being the row's position in the arm's recording (0, 1, ...). A run's rows are appended at the
+ * end of one B-tree, where version 4 kept the 32-character run id and the arm's name in every row
+ * and in a second index: the bulk insert takes half the time and the rows a third of the space
+ * (bench/README.md). series and timeline become views with the old columns, plus seq, so every
+ * query that read the tables reads the views unchanged.
+ *
+ * Rebuilding arms needs foreign keys off (schema_update runs with them off): dropping the old
+ * table would otherwise delete every arm's metrics through ON DELETE CASCADE. The views that read
+ * arms go first and come back after the rename (metrics_wide is rebuilt by schema_update).
+ */
+#define ARMS_V4_COLUMNS \
+	"run_id, arm, ord, policy, page, reader, options, host_tsc_stable, host_clocksource," \
+	" host_tsc_khz, series_interval_ns, violations_dropped, timeline_dropped, migration"
+static const char schema_v5[] =
+	"DROP VIEW arms_side_by_side;\n"
+	"CREATE TABLE arms_v5 ("
+	" arm_key INTEGER PRIMARY KEY,"
+	" run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,"
+	" arm TEXT NOT NULL,"
+	" ord INTEGER NOT NULL,"
+	" policy TEXT,"
+	" page TEXT,"
+	" reader TEXT,"
+	" options TEXT,"
+	" host_tsc_stable INTEGER,"
+	" host_clocksource TEXT,"
+	" host_tsc_khz INTEGER,"
+	" series_interval_ns INTEGER,"
+	" violations_dropped INTEGER,"
+	" timeline_dropped INTEGER,"
+	" migration TEXT,"
+	" UNIQUE (run_id, arm));\n"
+	"INSERT INTO arms_v5 (" ARMS_V4_COLUMNS ") SELECT " ARMS_V4_COLUMNS
+	" FROM arms ORDER BY rowid;\n"
+	"CREATE TABLE series_rows ("
+	" arm_key INTEGER NOT NULL REFERENCES arms (arm_key) ON DELETE CASCADE,"
+	" seq INTEGER NOT NULL,"
+	" vcpu INTEGER NOT NULL,"
+	" t_ns INTEGER NOT NULL,"
+	" guest_ns INTEGER NOT NULL,"
+	" error_ns INTEGER NOT NULL,"
+	" PRIMARY KEY (arm_key, seq)) WITHOUT ROWID;\n"
+	"INSERT INTO series_rows (arm_key, seq, vcpu, t_ns, guest_ns, error_ns)"
+	" SELECT a.arm_key, row_number() OVER (PARTITION BY a.arm_key ORDER BY s.rowid) - 1,"
+	" s.vcpu, s.t_ns, s.guest_ns, s.error_ns"
+	" FROM series AS s JOIN arms_v5 AS a ON a.run_id = s.run_id AND a.arm = s.arm;\n"
+	"CREATE TABLE timeline_rows ("
+	" arm_key INTEGER NOT NULL REFERENCES arms (arm_key) ON DELETE CASCADE,"
+	" seq INTEGER NOT NULL,"
+	" kind TEXT NOT NULL CHECK (kind = 'io-exit' OR kind = 'preempt' OR kind = 'stall'"
+	" OR kind = 'migration' OR kind = 'pause'),"
+	" t_ns INTEGER NOT NULL,"
+	" length_ns INTEGER,"
+	" vcpu INTEGER,"
+	" from_cpu INTEGER,"
+	" to_cpu INTEGER,"
+	" PRIMARY KEY (arm_key, seq)) WITHOUT ROWID;\n"
+	"INSERT INTO timeline_rows (arm_key, seq, kind, t_ns, length_ns, vcpu, from_cpu, to_cpu)"
+	" SELECT a.arm_key, row_number() OVER (PARTITION BY a.arm_key ORDER BY t.rowid) - 1,"
+	" t.kind, t.t_ns, t.length_ns, t.vcpu, t.from_cpu, t.to_cpu"
+	" FROM timeline AS t JOIN arms_v5 AS a ON a.run_id = t.run_id AND a.arm = t.arm;\n"
+	/* violations: the same table, its kind CHECK an OR of equalities (an IN list is
+	 * evaluated through a temporary index built for every row: a tenth of the insert time). */
+	"CREATE TABLE violations_v5 ("
+	" run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,"
+	" arm TEXT,"
+	" kind TEXT NOT NULL CHECK (kind = 'warp' OR kind = 'backstep' OR kind = 'expectation'),"
+	" t_ns INTEGER,"
+	" vcpu INTEGER,"
+	" pcpu INTEGER,"
+	" prev_vcpu INTEGER,"
+	" prev_ns INTEGER,"
+	" value_ns INTEGER,"
+	" delta_ns INTEGER,"
+	" context TEXT,"
+	" FOREIGN KEY (run_id, arm) REFERENCES arms (run_id, arm) ON DELETE CASCADE);\n"
+	"INSERT INTO violations_v5 SELECT * FROM violations ORDER BY rowid;\n"
+	"DROP TABLE violations;\n"
+	"ALTER TABLE violations_v5 RENAME TO violations;\n"
+	"CREATE INDEX violations_by_arm ON violations (run_id, arm, t_ns);\n"
+	"DROP TABLE series;\n"
+	"DROP TABLE timeline;\n"
+	"DROP TABLE arms;\n"
+	"ALTER TABLE arms_v5 RENAME TO arms;\n"
+	"CREATE VIEW series AS SELECT a.run_id AS run_id, a.arm AS arm, s.vcpu AS vcpu,"
+	" s.t_ns AS t_ns, s.guest_ns AS guest_ns, s.error_ns AS error_ns, s.seq AS seq"
+	" FROM series_rows AS s JOIN arms AS a ON a.arm_key = s.arm_key;\n"
+	"CREATE VIEW timeline AS SELECT a.run_id AS run_id, a.arm AS arm, t.kind AS kind,"
+	" t.t_ns AS t_ns, t.length_ns AS length_ns, t.vcpu AS vcpu, t.from_cpu AS from_cpu,"
+	" t.to_cpu AS to_cpu, t.seq AS seq"
+	" FROM timeline_rows AS t JOIN arms AS a ON a.arm_key = t.arm_key;\n"
+	ARMS_SIDE_BY_SIDE;
+
 static const char *const migrations[] = {
 	schema_v1, /* 0 -> 1: create everything */
 	schema_v2, /* 1 -> 2: arms.migration */
 	schema_v3, /* 2 -> 3: trails, check_verdicts */
 	schema_v4, /* 3 -> 4: runs.sweep_id, runs.sweep_point */
+	schema_v5, /* 4 -> 5: arms.arm_key, series_rows, timeline_rows */
 };
 
 _Static_assert(VT_ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -606,7 +714,7 @@ static int schema_update(struct store *s, char *err, size_t errlen)
 {
 	struct strbuf view = { 0 };
 	char what[96] = "reading the schema version";
-	int64_t ver = 0;
+	int64_t ver = 0, dangling = 0; /* rows referring to missing runs or arms */
 	bool current = false;
 	int rc;
 
@@ -623,7 +731,11 @@ static int schema_update(struct store *s, char *err, size_t errlen)
 		goto out;
 
 	snprintf(what, sizeof(what), "updating the schema");
-	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	/* A table renamed by a migration (schema_v5) leaves the users' own views and triggers
+	 * alone: they name series, timeline and arms, which exist again when it is done. */
+	rc = sqlite3_exec(s->db, "PRAGMA legacy_alter_table = ON", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = query_int(s->db, "PRAGMA user_version", &ver);
 	if (rc != SQLITE_OK)
@@ -637,12 +749,29 @@ static int schema_update(struct store *s, char *err, size_t errlen)
 			 (long long)ver, STORE_SCHEMA_VERSION);
 	else
 		snprintf(what, sizeof(what), "rebuilding the view metrics_wide");
+	/*
+	 * Foreign keys are off while the schema changes, so they are checked as a whole, before and
+	 * after. Rows that refer to a run or arm that is gone (deleted by hand with foreign keys
+	 * off) stop a migration before it starts: version 5 re-keys series and timeline rows by
+	 * their arm, and would have to drop the ones without one. The user decides, not us.
+	 */
+	if (ver > 0 && ver < STORE_SCHEMA_VERSION) {
+		rc = query_int(s->db, "SELECT count(*) FROM pragma_foreign_key_check", &dangling);
+		if (rc == SQLITE_OK && dangling > 0)
+			goto out;
+	}
 	/* The generated view goes first, so that no migration trips over it, and comes back last. */
-	rc = sqlite3_exec(s->db, "DROP VIEW IF EXISTS metrics_wide", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, "DROP VIEW IF EXISTS metrics_wide", NULL, NULL, NULL);
 	for (int64_t v = ver; rc == SQLITE_OK && v < STORE_SCHEMA_VERSION; v++)
 		rc = sqlite3_exec(s->db, migrations[v], NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(s->db, view.p, NULL, NULL, NULL);
+	if (rc == SQLITE_OK && ver > 0 && ver < STORE_SCHEMA_VERSION) {
+		rc = query_int(s->db, "SELECT count(*) FROM pragma_foreign_key_check", &dangling);
+		if (rc == SQLITE_OK && dangling > 0)
+			goto out;
+	}
 	if (rc == SQLITE_OK) {
 		char sql[48];
 
@@ -658,6 +787,12 @@ out:
 			 "newer vtsim or another database", s->path, (long long)ver,
 			 STORE_SCHEMA_VERSION);
 		rc = STORE_RC_OWN;
+	} else if (rc == SQLITE_OK && dangling > 0) {
+		snprintf(err, errlen, "%s: %s failed: %lld rows refer to runs or arms that are not in "
+			 "the database (deleted with foreign keys off; PRAGMA foreign_key_check lists "
+			 "them): delete them, then open it again; the database is unchanged", s->path,
+			 what, (long long)dangling);
+		rc = STORE_RC_OWN;
 	} else if (rc == SQLITE_OK && ver < 0) {
 		snprintf(err, errlen, "%s: the database has an invalid schema version %lld", s->path,
 			 (long long)ver);
@@ -667,6 +802,7 @@ out:
 	}
 	if (rc != SQLITE_OK && !sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_exec(s->db, "PRAGMA legacy_alter_table = OFF", NULL, NULL, NULL);
 	free(view.p);
 	return rc;
 }
@@ -743,8 +879,10 @@ int store_open(struct store **out, const char *path, char *err, size_t errlen)
 		rc = sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
 	}
 	if (rc == SQLITE_OK) {
-		what = "enabling foreign keys";
-		rc = sqlite3_exec(s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+		/* Off while the schema changes (a migration may rebuild a parent table, see
+		 * schema_v5), on for everything after. */
+		what = "disabling foreign keys";
+		rc = sqlite3_exec(s->db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL);
 	}
 	if (rc != SQLITE_OK)
 		goto fail;
@@ -752,6 +890,10 @@ int store_open(struct store **out, const char *path, char *err, size_t errlen)
 	rc = schema_update(s, err, errlen);
 	if (rc != SQLITE_OK)
 		goto failed;
+	what = "enabling foreign keys";
+	rc = sqlite3_exec(s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
 
 	what = "preparing statements";
 	for (int i = 0; i < ST_COUNT; i++) {
@@ -763,6 +905,8 @@ int store_open(struct store **out, const char *path, char *err, size_t errlen)
 	rc = prepare_batch(s, ST_INS_SERIES, &s->series_batch);
 	if (rc == SQLITE_OK)
 		rc = prepare_batch(s, ST_INS_TL, &s->tl_batch);
+	if (rc == SQLITE_OK)
+		rc = prepare_batch(s, ST_INS_VIOL, &s->viol_batch);
 	if (rc != SQLITE_OK)
 		goto fail;
 	*out = s;
@@ -786,6 +930,7 @@ void store_close(struct store *s)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_finalize(s->series_batch);
 	sqlite3_finalize(s->tl_batch);
+	sqlite3_finalize(s->viol_batch);
 	/* Every statement is finalized, so this closes (and checkpoints the WAL when last). */
 	sqlite3_close(s->db);
 	free(s->path);
@@ -919,9 +1064,107 @@ static void violation_context(const struct violation *v, char *buf, size_t len)
 		snprintf(buf, len, "%s chain", v->chain ? v->chain : "serialized");
 }
 
-/* One arm: its row, metrics and facts, series, violations, timeline. */
-static int put_arm(struct store *s, const char *run_id, unsigned ord, const struct arm_result *a,
-		   const struct recording *rec, char *err, size_t errlen)
+/* The arm's row, with only its keys: returns its arm_key in *key. */
+static int arm_insert(struct store *s, const char *run_id, unsigned ord, const char *name,
+		      int64_t *key)
+{
+	struct binder b = bind_start(s->st[ST_INS_ARM]);
+	int rc;
+
+	b_text(&b, run_id);
+	b_text(&b, name);
+	b_int(&b, ord);
+	rc = bind_exec(&b);
+	/* A rowid alias: the rowid just inserted. */
+	if (rc == SQLITE_OK)
+		*key = sqlite3_last_insert_rowid(s->db);
+	return rc;
+}
+
+/*
+ * The recorded rows of arm `key` (named `name`) from *from up to `to`, in recording order: series
+ * and timeline rows get seq = their index in the recording. Advances *from as rows go in.
+ */
+static int put_rows(struct store *s, const char *run_id, const char *name, int64_t key,
+		    const struct recording *rec, struct record_pos *from,
+		    const struct record_pos *to)
+{
+	struct binder b;
+	int rc = SQLITE_OK;
+
+	for (uint32_t i = from->series; i < to->series && rc == SQLITE_OK;) {
+		/* BATCH_ROWS rows per statement while that many are left, then one by one. */
+		unsigned k = to->series - i >= BATCH_ROWS ? BATCH_ROWS : 1;
+
+		b = bind_start(k > 1 ? s->series_batch : s->st[ST_INS_SERIES]);
+		for (unsigned j = 0; j < k; j++, i++) {
+			const struct series_row *r = &rec->series[i];
+
+			b_int(&b, key);
+			b_int(&b, i);
+			b_int(&b, r->vcpu);
+			b_u64(&b, r->t_ns);
+			b_u64(&b, r->guest_ns);
+			b_int(&b, r->error_ns);
+		}
+		rc = bind_exec(&b);
+		if (rc == SQLITE_OK)
+			from->series = i;
+	}
+	for (uint32_t i = from->viol; i < to->viol && rc == SQLITE_OK;) {
+		unsigned k = to->viol - i >= BATCH_ROWS ? BATCH_ROWS : 1;
+		/* The context texts stay alive until the statement has run (bound SQLITE_STATIC). */
+		char ctx[BATCH_ROWS][96];
+
+		b = bind_start(k > 1 ? s->viol_batch : s->st[ST_INS_VIOL]);
+		for (unsigned j = 0; j < k; j++, i++) {
+			const struct violation *v = &rec->viol[i];
+
+			violation_context(v, ctx[j], sizeof(ctx[j]));
+			b_text(&b, run_id);
+			b_text(&b, name);
+			b_text(&b, v->kind == VIOL_BACKSTEP ? "backstep" : "warp");
+			b_u64(&b, v->t_ns);
+			b_int(&b, v->vcpu);
+			b_int(&b, v->pcpu);
+			b_id(&b, v->prev_vcpu);
+			b_u64(&b, v->prev_ns);
+			b_u64(&b, v->value_ns);
+			/* Modulo 2^64, as a signed step: exact while |value - prev| < 2^63. */
+			b_int(&b, (int64_t)(v->value_ns - v->prev_ns));
+			b_text(&b, ctx[j]);
+		}
+		rc = bind_exec(&b);
+		if (rc == SQLITE_OK)
+			from->viol = i;
+	}
+	for (uint32_t i = from->tl; i < to->tl && rc == SQLITE_OK;) {
+		unsigned k = to->tl - i >= BATCH_ROWS ? BATCH_ROWS : 1;
+
+		b = bind_start(k > 1 ? s->tl_batch : s->st[ST_INS_TL]);
+		for (unsigned j = 0; j < k; j++, i++) {
+			const struct timeline_event *e = &rec->tl[i];
+
+			b_int(&b, key);
+			b_int(&b, i);
+			b_text(&b, timeline_kind_name(e->kind));
+			b_u64(&b, e->t_ns);
+			b_u64(&b, e->length_ns);
+			b_id(&b, e->vcpu);
+			b_id(&b, e->from_cpu);
+			b_id(&b, e->to_cpu);
+		}
+		rc = bind_exec(&b);
+		if (rc == SQLITE_OK)
+			from->tl = i;
+	}
+	return rc;
+}
+
+/* The end of arm `key`: the rest of its row, its metrics and facts. */
+static int arm_complete(struct store *s, const char *run_id, int64_t key,
+			const struct arm_result *a, const struct recording *rec, char *err,
+			size_t errlen)
 {
 	const struct arm_cfg *arm = a->arm;
 	const char *name = arm->name;
@@ -941,10 +1184,7 @@ static int put_arm(struct store *s, const char *run_id, unsigned ord, const stru
 		free(opts.p);
 		return STORE_RC_OWN;
 	}
-	b = bind_start(s->st[ST_INS_ARM]);
-	b_text(&b, run_id);
-	b_text(&b, name);
-	b_int(&b, ord);
+	b = bind_start(s->st[ST_UPD_ARM]);
 	b_text(&b, arm->policy ? arm->policy->name : NULL);
 	b_text(&b, arm->page ? arm->page->name : NULL);
 	b_text(&b, arm->reader_name ? arm->reader_name : arm->reader ? arm->reader->name : NULL);
@@ -962,11 +1202,11 @@ static int put_arm(struct store *s, const char *run_id, unsigned ord, const stru
 		b_null(&b);
 	}
 	b_text(&b, migrates ? arm->migration->name : NULL);
+	b_int(&b, key);
 	rc = bind_exec(&b);
 	free(opts.p);
 	if (rc != SQLITE_OK)
 		return rc;
-
 	for (int m = 0; m < M_COUNT && rc == SQLITE_OK; m++) {
 		const struct metric_info *mi = &metric_info[m];
 
@@ -996,64 +1236,23 @@ static int put_arm(struct store *s, const char *run_id, unsigned ord, const stru
 		b_text(&b, "fact");
 		rc = bind_exec(&b);
 	}
-	if (!rec)
-		return rc;
+	return rc;
+}
 
-	for (uint32_t i = 0; i < rec->nseries && rc == SQLITE_OK;) {
-		/* BATCH_ROWS rows per statement while that many are left, then one by one. */
-		unsigned k = rec->nseries - i >= BATCH_ROWS ? BATCH_ROWS : 1;
+/* One whole arm (store_finish_run, store_put_arm): its row, rows, metrics and facts. */
+static int put_arm(struct store *s, const char *run_id, unsigned ord, const struct arm_result *a,
+		   const struct recording *rec, char *err, size_t errlen)
+{
+	struct record_pos from = { 0, 0, 0 }, to = { 0, 0, 0 };
+	int64_t key = 0;
+	int rc = arm_insert(s, run_id, ord, a->arm->name, &key);
 
-		b = bind_start(k > 1 ? s->series_batch : s->st[ST_INS_SERIES]);
-		for (unsigned j = 0; j < k; j++, i++) {
-			const struct series_row *r = &rec->series[i];
-
-			b_text(&b, run_id);
-			b_text(&b, name);
-			b_int(&b, r->vcpu);
-			b_u64(&b, r->t_ns);
-			b_u64(&b, r->guest_ns);
-			b_int(&b, r->error_ns);
-		}
-		rc = bind_exec(&b);
-	}
-	for (uint32_t i = 0; i < rec->nviol && rc == SQLITE_OK; i++) {
-		const struct violation *v = &rec->viol[i];
-		char ctx[96];
-
-		violation_context(v, ctx, sizeof(ctx));
-		b = bind_start(s->st[ST_INS_VIOL]);
-		b_text(&b, run_id);
-		b_text(&b, name);
-		b_text(&b, v->kind == VIOL_BACKSTEP ? "backstep" : "warp");
-		b_u64(&b, v->t_ns);
-		b_int(&b, v->vcpu);
-		b_int(&b, v->pcpu);
-		b_id(&b, v->prev_vcpu);
-		b_u64(&b, v->prev_ns);
-		b_u64(&b, v->value_ns);
-		/* Modulo 2^64, as a signed step: exact while |value - prev| < 2^63. */
-		b_int(&b, (int64_t)(v->value_ns - v->prev_ns));
-		b_text(&b, ctx);
-		rc = bind_exec(&b);
-	}
-	for (uint32_t i = 0; i < rec->ntl && rc == SQLITE_OK;) {
-		unsigned k = rec->ntl - i >= BATCH_ROWS ? BATCH_ROWS : 1;
-
-		b = bind_start(k > 1 ? s->tl_batch : s->st[ST_INS_TL]);
-		for (unsigned j = 0; j < k; j++, i++) {
-			const struct timeline_event *e = &rec->tl[i];
-
-			b_text(&b, run_id);
-			b_text(&b, name);
-			b_text(&b, timeline_kind_name(e->kind));
-			b_u64(&b, e->t_ns);
-			b_u64(&b, e->length_ns);
-			b_id(&b, e->vcpu);
-			b_id(&b, e->from_cpu);
-			b_id(&b, e->to_cpu);
-		}
-		rc = bind_exec(&b);
-	}
+	if (rec)
+		to = (struct record_pos){ rec->nseries, rec->nviol, rec->ntl };
+	if (rc == SQLITE_OK && rec)
+		rc = put_rows(s, run_id, a->arm->name, key, rec, &from, &to);
+	if (rc == SQLITE_OK)
+		rc = arm_complete(s, run_id, key, a, rec, err, errlen);
 	return rc;
 }
 
@@ -1135,6 +1334,93 @@ int store_finish_run(struct store *s, const char *run_id, const struct results *
 	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	for (unsigned i = 0; i < r->narms && rc == SQLITE_OK; i++)
 		rc = put_arm(s, run_id, i, &r->arms[i], recs ? recs[i] : NULL, err, errlen);
+	if (rc == SQLITE_OK)
+		rc = put_expectations(s, run_id, r);
+	return complete_run(s, run_id, r->failed, rc, what, err, errlen);
+}
+
+/*
+ * The end of a transaction of one arm's rows, begun with BEGIN IMMEDIATE; rc says how writing
+ * went. Commits, or reports the failure under `what` and rolls back. Returns VT_OK or VT_EIO.
+ */
+static int arm_tx_end(struct store *s, int rc, const char *run_id, const char *name, char *err,
+		      size_t errlen)
+{
+	char what[128];
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		return VT_OK;
+	snprintf(what, sizeof(what), "writing arm %s of run %s", name, run_id);
+	if (rc != STORE_RC_OWN)
+		db_error(s, s->path, what, rc, err, errlen);
+	rollback(s);
+	return VT_EIO;
+}
+
+int store_put_arm(struct store *s, const char *run_id, unsigned ord, const struct arm_result *a,
+		  const struct recording *rec, char *err, size_t errlen)
+{
+	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = put_arm(s, run_id, ord, a, rec, err, errlen);
+	return arm_tx_end(s, rc, run_id, a->arm->name, err, errlen);
+}
+
+int store_arm_begin(struct store *s, const char *run_id, unsigned ord, const char *name,
+		    int64_t *key, char *err, size_t errlen)
+{
+	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = arm_insert(s, run_id, ord, name, key);
+	return arm_tx_end(s, rc, run_id, name, err, errlen);
+}
+
+int store_arm_rows(struct store *s, const char *run_id, const char *name, int64_t key,
+		   const struct recording *rec, struct record_pos *done,
+		   const struct record_pos *upto, char *err, size_t errlen)
+{
+	struct record_pos at = *done;
+	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = put_rows(s, run_id, name, key, rec, &at, upto);
+	rc = arm_tx_end(s, rc, run_id, name, err, errlen);
+	/* Rolled back: none of this transaction's rows are in. */
+	if (rc == VT_OK)
+		*done = at;
+	return rc;
+}
+
+int store_arm_end(struct store *s, const char *run_id, int64_t key, const struct arm_result *a,
+		  const struct recording *rec, struct record_pos *done, char *err, size_t errlen)
+{
+	struct record_pos at = *done, to = { 0, 0, 0 };
+	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+
+	if (rec)
+		to = (struct record_pos){ rec->nseries, rec->nviol, rec->ntl };
+	if (rc == SQLITE_OK && rec)
+		rc = put_rows(s, run_id, a->arm->name, key, rec, &at, &to);
+	if (rc == SQLITE_OK)
+		rc = arm_complete(s, run_id, key, a, rec, err, errlen);
+	rc = arm_tx_end(s, rc, run_id, a->arm->name, err, errlen);
+	if (rc == VT_OK)
+		*done = at;
+	return rc;
+}
+
+int store_complete_run(struct store *s, const char *run_id, const struct results *r, char *err,
+		       size_t errlen)
+{
+	char what[96];
+	int rc;
+
+	snprintf(what, sizeof(what), "writing the results of run %s", run_id);
+	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = put_expectations(s, run_id, r);
 	return complete_run(s, run_id, r->failed, rc, what, err, errlen);

@@ -15,6 +15,8 @@
  *   2  adds arms.migration (issue 6)
  *   3  adds the table trails and the view check_verdicts (issue 7)
  *   4  adds runs.sweep_id and runs.sweep_point (issue 8: bin/sim sweep)
+ *   5  keys the bulk rows by an integer: arms.arm_key, the tables series_rows and timeline_rows,
+ *      and series and timeline as views with the columns the tables had (issue 8)
  *
  *   runs(run_id TEXT PRIMARY KEY,        -- 32 hex digits from the OS's random source
  *        scenario TEXT, path TEXT,
@@ -26,17 +28,20 @@
  *        status TEXT CHECK (status IN ('running','complete')),
  *        duration_ns INTEGER, expectations_failed INTEGER,
  *        sweep_id TEXT, sweep_point TEXT) -- the sweep and its grid point, NULL otherwise (v4)
- *   arms(run_id, arm, ord, policy, page, reader, options, host_tsc_stable, host_clocksource,
+ *   arms(arm_key INTEGER PRIMARY KEY,   -- the bulk rows' key (v5)
+ *        run_id, arm, ord, policy, page, reader, options, host_tsc_stable, host_clocksource,
  *        host_tsc_khz, series_interval_ns, violations_dropped, timeline_dropped,
  *        migration,                     -- the migration algorithm, NULL when none (v2)
- *        PRIMARY KEY (run_id, arm))
+ *        UNIQUE (run_id, arm))          -- the primary key before v5
  *   metrics(run_id, arm, metric, value, unit, PRIMARY KEY (run_id, arm, metric))
  *        -- long format: every metric and every layer fact (unit 'fact'); integers stored as
  *        -- INTEGER, drift_ppm as REAL
- *   series(run_id, arm, vcpu, t_ns, guest_ns, error_ns)
+ *   series_rows(arm_key, seq, vcpu, t_ns, guest_ns, error_ns,
+ *        PRIMARY KEY (arm_key, seq)) WITHOUT ROWID   -- seq: 0, 1, ... as recorded (v5)
  *   violations(run_id, arm, kind, t_ns, vcpu, pcpu, prev_vcpu, prev_ns, value_ns, delta_ns,
  *        context)          -- kind: warp, backstep, expectation
- *   timeline(run_id, arm, kind, t_ns, length_ns, vcpu, from_cpu, to_cpu)
+ *   timeline_rows(arm_key, seq, kind, t_ns, length_ns, vcpu, from_cpu, to_cpu,
+ *        PRIMARY KEY (arm_key, seq)) WITHOUT ROWID   -- (v5)
  *   expectations(run_id, ord, text, held, lhs, rhs)
  *   trails(run_id, arm, ord, policy, page, reader,    -- one per arm a check explored (v3)
  *        property,                      -- the property violated, NULL when it holds
@@ -49,6 +54,10 @@
  *        trail,                         -- the whole trail file (bin/sim replay), or NULL
  *        PRIMARY KEY (run_id, arm))
  * Views:
+ *   series             -- series_rows with run_id and arm: (run_id, arm, vcpu, t_ns, guest_ns,
+ *                         error_ns, seq), the table's columns before v5, then seq
+ *   timeline           -- timeline_rows the same way: (run_id, arm, kind, t_ns, length_ns,
+ *                         vcpu, from_cpu, to_cpu, seq)
  *   metrics_wide       -- one row per (run_id, arm), one column per metric
  *   latest_runs        -- the latest complete run of each scenario
  *   arms_side_by_side  -- per (run_id, metric): "arm=value" for every arm
@@ -77,7 +86,7 @@ struct run_info {
 	const char *sweep_point;    /* ... and this run's grid point ("k=v k=v seed=N") */
 };
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 /*
@@ -100,6 +109,35 @@ int store_begin_run(struct store *s, const struct run_info *ri, char run_id[33],
  */
 int store_finish_run(struct store *s, const char *run_id, const struct results *r,
 		     const struct recording *const *recs, char *err, size_t errlen);
+
+/*
+ * The same rows written as they become ready (bin/sim, from its writer thread, sim/writer.h):
+ * store_put_arm writes one arm (r->arms[ord] of the finished run; its row, metrics, facts, series,
+ * violations, timeline) in a transaction of its own, the run staying 'running'; after every arm,
+ * store_complete_run writes the expectations and sets the run 'complete' in one more. On failure
+ * nothing of that transaction is written: the arms written before stay, and the run stays
+ * 'running' (incomplete: reports and latest_runs never count it).
+ */
+int store_put_arm(struct store *s, const char *run_id, unsigned ord, const struct arm_result *a,
+		  const struct recording *rec, char *err, size_t errlen);
+
+/*
+ * The same arm streamed while it runs, each call a transaction of its own: store_arm_begin
+ * writes the arm's row with only run_id, arm and ord (its rows refer to it) and returns its
+ * arm_key; store_arm_rows writes the recorded rows from *done up to `upto` (final rows only, see
+ * record.h) and advances *done; store_arm_end writes the rest from *done, fills in the arm's row
+ * and writes its metrics and facts. The rows end up exactly as store_put_arm writes them. On
+ * failure the call's transaction is rolled back and *done is unchanged.
+ */
+int store_arm_begin(struct store *s, const char *run_id, unsigned ord, const char *name,
+		    int64_t *key, char *err, size_t errlen);
+int store_arm_rows(struct store *s, const char *run_id, const char *name, int64_t key,
+		   const struct recording *rec, struct record_pos *done,
+		   const struct record_pos *upto, char *err, size_t errlen);
+int store_arm_end(struct store *s, const char *run_id, int64_t key, const struct arm_result *a,
+		  const struct recording *rec, struct record_pos *done, char *err, size_t errlen);
+int store_complete_run(struct store *s, const char *run_id, const struct results *r, char *err,
+		       size_t errlen);
 
 /* One arm's verdict from a check run (a trails row); its strings are read during the call only. */
 struct trail_row {

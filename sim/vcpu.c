@@ -439,14 +439,9 @@ void vcpu_resume_vm(struct world *w)
 	if (!w->paused)
 		return;
 	w->paused = false;
-	if (w->rec && w->rec->ntl > 0) {
-		/* The pause's timeline entry learns its length now. */
-		for (uint32_t i = w->rec->ntl; i-- > 0;)
-			if (w->rec->tl[i].kind == TL_PAUSE) {
-				w->rec->tl[i].length_ns = w->now - w->rec->tl[i].t_ns;
-				break;
-			}
-	}
+	/* The pause's timeline entry learns its length now. */
+	if (w->rec)
+		record_pause_end(w->rec, w->now);
 	policy_on_resume(&w->policy, w->now);
 	page_on_resume(&w->page, w->now);
 	for (unsigned i = 0; i < w->cfg->vm.nvcpus; i++) {

@@ -2,8 +2,9 @@
  * check_merge.c: combining results databases (sim/merge.c). Two databases written through the
  * store API (complete runs, a check run with its trails, a run left 'running') merged into a
  * third: every row of every table there exactly once, values equal; merging again adds nothing,
- * and merging the result into a fresh database reproduces it. Inputs at older schemas (1 to 3)
- * merge through a migrated copy and stay byte-for-byte as they were; a killed writer's run is
+ * and merging the result into a fresh database reproduces it. Inputs whose arms have the same
+ * keys (arm_key) keep their series and timeline apart. Inputs at older schemas (1 to 4) merge
+ * through a migrated copy and stay byte-for-byte as they were; a killed writer's run is
  * copied and counted as incomplete; columns in another order copy by name. Bad inputs (missing,
  * not a database, a newer schema, the output itself) are refused with the output untouched; a
  * failure half-way keeps the inputs before it and nothing of the failing one; a locked output is
@@ -391,7 +392,8 @@ static void build_b(const char *path, const struct mt *t, struct ids *ids)
 	store_close(s);
 }
 
-/* The tables holding rows of runs. */
+/* The tables holding rows of runs: series and timeline through their views (series_rows and
+ * timeline_rows with run_id and arm in place of arm_key). */
 static const char *const TABLES[] = { "runs", "arms", "metrics", "series", "violations",
 				      "timeline", "expectations", "trails" };
 #define NTABLES VT_ARRAY_SIZE(TABLES)
@@ -425,7 +427,9 @@ static int64_t table_rows(const char *path, const char *table)
  * The groups of rows (all of `table`'s columns, with their multiplicity) in which the tables of
  * the databases `left` (UNION ALL of them) and `right` differ, counted both ways: 0 when every
  * row is present as often on each side. Columns are named from right's table (so that a
- * different column order in an input is compared by name).
+ * different column order in an input is compared by name). arm_key is left out: each database
+ * numbers its arms itself (the rows keyed by it compare through the views series and timeline,
+ * by run_id and arm).
  */
 static int64_t multiset_diff(const char *table, const char *const *left, unsigned nleft,
 			     const char *right)
@@ -442,7 +446,8 @@ static int64_t multiset_diff(const char *table, const char *const *left, unsigne
 		raw_execf(db, "ATTACH %Q AS l%u", left[i], i);
 	st = qrows(db, "SELECT name FROM pragma_table_info(%Q, 'r') ORDER BY cid", table);
 	while (sqlite3_step(st) == SQLITE_ROW)
-		sqlite3_str_appendf(cols, "%s\"%w\"", k++ ? ", " : "", col_text(st, 0));
+		if (strcmp(col_text(st, 0), "arm_key") != 0)
+			sqlite3_str_appendf(cols, "%s\"%w\"", k++ ? ", " : "", col_text(st, 0));
 	sqlite3_finalize(st);
 	ck_assert_uint_gt(k, 0);
 	c = sqlite3_str_finish(cols);
@@ -461,9 +466,20 @@ static int64_t multiset_diff(const char *table, const char *const *left, unsigne
 	return n;
 }
 
+/* The tables keyed by arm_key: the views show only their rows that have an arm. */
+static const char *const KEYED[] = { "series_rows", "timeline_rows" };
+
 /* Every table of `right` holds exactly the rows of the `left` databases. */
 static void assert_same_rows(const char *const *left, unsigned nleft, const char *right)
 {
+	for (size_t i = 0; i < VT_ARRAY_SIZE(KEYED); i++) {
+		int64_t sum = 0;
+
+		for (unsigned k = 0; k < nleft; k++)
+			sum += table_rows(left[k], KEYED[i]);
+		ck_assert_msg(table_rows(right, KEYED[i]) == sum, "%s: %lld rows, inputs %lld",
+			      KEYED[i], (long long)table_rows(right, KEYED[i]), (long long)sum);
+	}
 	for (size_t i = 0; i < NTABLES; i++) {
 		int64_t sum = 0;
 
@@ -563,14 +579,17 @@ START_TEST(test_two_inputs)
 	ck_assert_str_eq(qs(db, buf, sizeof(buf), "SELECT group_concat(run_id) FROM"
 			    " incomplete_runs"), ids.running);
 	/* Rows keep the inputs' order (rowid, which breaks latest_runs' ties): A's runs, then B's,
-	 * each run's series as written. */
+	 * each run's series as written (seq: the view has no rowid). */
 	snprintf(order, sizeof(order), "%s %s %s %s %s", ids.run1, ids.run2, ids.check, ids.run3,
 		 ids.running);
 	ck_assert_str_eq(qs(db, buf, sizeof(buf), "SELECT group_concat(run_id, ' ') FROM"
 			    " (SELECT run_id FROM runs ORDER BY rowid)"), order);
 	ck_assert_str_eq(qs(db, buf, sizeof(buf), "SELECT group_concat(vcpu || ':' || t_ns, ' ')"
-			    " FROM (SELECT vcpu, t_ns FROM series WHERE run_id = %Q ORDER BY rowid)",
+			    " FROM (SELECT vcpu, t_ns FROM series WHERE run_id = %Q ORDER BY seq)",
 			    ids.run2), "1:10000050 0:10000000 1:30000000");
+	ck_assert_str_eq(qs(db, buf, sizeof(buf), "SELECT group_concat(seq, ' ') FROM"
+			    " (SELECT seq FROM series WHERE run_id = %Q ORDER BY seq)", ids.run2),
+			 "0 1 2");
 	/* The views read the merged rows. */
 	ck_assert_int_eq(qi(db, "SELECT count(*) FROM metrics_wide"), 3 * MT_ARMS);
 	ck_assert_int_eq(qi(db, "SELECT count(*) FROM check_verdicts"), 2);
@@ -625,11 +644,305 @@ START_TEST(test_again_and_remerge)
 }
 END_TEST
 
+/* ---- arm keys ----------------------------------------------------------------------------- */
+
+/* A recording whose every value carries `salt`: n series rows and n timeline events, in an order
+ * that is neither their time order nor its reverse (n > 2), so that the rows of different arms
+ * and runs differ, and a reordering shows. */
+struct salted {
+	struct series_row series[4];
+	struct timeline_event tl[4];
+	struct recording rec;
+};
+
+static void salted_rec(struct salted *r, int64_t salt, unsigned n)
+{
+	static const enum timeline_kind kinds[] = { TL_MIGRATION, TL_STALL, TL_IO_EXIT, TL_PAUSE };
+	static const int64_t step[] = { 3, 1, 4, 2 };
+
+	ck_assert_uint_le(n, 4);
+	for (unsigned i = 0; i < n; i++) {
+		sim_ns t_ns = (sim_ns)(salt * 1000000 + step[i] * 1000);
+
+		r->series[i] = (struct series_row){ i % 2, t_ns, t_ns + (uint64_t)salt,
+						    salt * 10 + i };
+		r->tl[i] = (struct timeline_event){ kinds[i], t_ns, (sim_ns)(salt * 100 + i),
+						    (int32_t)(i % 2), i == 0 ? 0 : -1, i == 0 ? 1 : -1 };
+	}
+	r->rec = (struct recording){ .series_interval = 1000000, .series = r->series,
+				     .nseries = n, .cap_series = n, .tl = r->tl, .ntl = n };
+}
+
+/* An id as stored: NULL for none (-1). */
+static void id_text(sqlite3_str *s, int32_t id)
+{
+	if (id < 0)
+		sqlite3_str_appendall(s, " <null>");
+	else
+		sqlite3_str_appendf(s, " %d", id);
+}
+
+/* The rows of a salted recording as keyed_text reads them, seq being the row's index. */
+static char *salted_text(const struct salted *r)
+{
+	sqlite3_str *s = sqlite3_str_new(NULL);
+
+	for (uint32_t i = 0; i < r->rec.nseries; i++) {
+		const struct series_row *x = &r->series[i];
+
+		sqlite3_str_appendf(s, "series %u %u %lld %lld %lld\n", i, x->vcpu,
+				    (long long)x->t_ns, (long long)x->guest_ns,
+				    (long long)x->error_ns);
+	}
+	for (uint32_t i = 0; i < r->rec.ntl; i++) {
+		const struct timeline_event *e = &r->tl[i];
+
+		sqlite3_str_appendf(s, "timeline %u %s %lld %lld", i, timeline_kind_name(e->kind),
+				    (long long)e->t_ns, (long long)e->length_ns);
+		id_text(s, e->vcpu);
+		id_text(s, e->from_cpu);
+		id_text(s, e->to_cpu);
+		sqlite3_str_appendall(s, "\n");
+	}
+	return sqlite3_str_finish(s);
+}
+
+/* The series and timeline rows of (run, arm) in the database at path, through the views, in seq
+ * order, as text. */
+static char *keyed_text(const char *path, const char *run, const char *arm)
+{
+	sqlite3 *db = raw_open(path);
+	sqlite3_str *s = sqlite3_str_new(NULL);
+	sqlite3_stmt *q;
+	char *text;
+
+	q = qrows(db, "SELECT seq, vcpu, t_ns, guest_ns, error_ns FROM series WHERE run_id = %Q"
+		      " AND arm = %Q ORDER BY seq", run, arm);
+	while (sqlite3_step(q) == SQLITE_ROW)
+		sqlite3_str_appendf(s, "series %s %s %s %s %s\n", col_text(q, 0), col_text(q, 1),
+				    col_text(q, 2), col_text(q, 3), col_text(q, 4));
+	sqlite3_finalize(q);
+	q = qrows(db, "SELECT seq, kind, t_ns, length_ns, vcpu, from_cpu, to_cpu FROM timeline"
+		      " WHERE run_id = %Q AND arm = %Q ORDER BY seq", run, arm);
+	while (sqlite3_step(q) == SQLITE_ROW)
+		sqlite3_str_appendf(s, "timeline %s %s %s %s %s %s %s\n", col_text(q, 0),
+				    col_text(q, 1), col_text(q, 2), col_text(q, 3), col_text(q, 4),
+				    col_text(q, 5), col_text(q, 6));
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	text = sqlite3_str_finish(s);
+	return text ? text : sqlite3_mprintf("%s", "");
+}
+
+/*
+ * Two inputs whose arms have the same keys (each a fresh database with one run: arm_key 1 for
+ * arm a, 2 for b, in both) merge, in either order, into one output where the keys are unique and
+ * each run's series and timeline, read through the views by run and arm, are exactly its
+ * input's and what was recorded: the same rows, in the same order, with the same seq, and none
+ * attached to the other run's arm. Every arm is recorded with rows of its own (their values and
+ * counts differ), so that a row mapped by the input's key instead of its arm would show.
+ */
+START_TEST(test_same_arm_keys)
+{
+	static const unsigned nrows[2][MT_ARMS] = { { 4, 3 }, { 2, 4 } };
+	struct mt *t = mt_new();
+	struct salted rec[2][MT_ARMS];
+	const char *in[] = { g_a, g_b };
+	char id[2][33], buf[256];
+	struct merge_stats st;
+	sqlite3 *db;
+
+	for (unsigned d = 0; d < 2; d++) {
+		struct store *s = open_ok(in[d]);
+
+		for (unsigned a = 0; a < MT_ARMS; a++) {
+			salted_rec(&rec[d][a], 1 + d * MT_ARMS + a, nrows[d][a]);
+			t->recs[a] = &rec[d][a].rec;
+		}
+		put_run(s, t, 1 + d, id[d]);
+		store_close(s);
+		db = raw_open(in[d]);
+		ck_assert_str_eq(qs(db, buf, sizeof(buf), "SELECT group_concat(arm_key || ':' || arm,"
+				    " ' ') FROM (SELECT arm_key, arm FROM arms ORDER BY arm_key)"),
+				 "1:a 2:b");
+		sqlite3_close(db);
+	}
+
+	for (unsigned order = 0; order < 2; order++) {
+		const char *out = order == 0 ? g_out : g_out2;
+		const char *ordered[] = { in[order], in[1 - order] };
+
+		merge_ok(out, ordered, 2, &st);
+		assert_stats(&st, 2, 2, 0, 0);
+		assert_same_rows(in, 2, out);
+		assert_integrity(out);
+
+		db = raw_open(out);
+		ck_assert_int_eq(qi(db, "SELECT count(*) FROM arms"), 2 * MT_ARMS);
+		ck_assert_int_eq(qi(db, "SELECT count(DISTINCT arm_key) FROM arms"), 2 * MT_ARMS);
+		/* The input merged second kept none of its keys: the output gave its arms new ones. */
+		ck_assert_str_eq(qs(db, buf, sizeof(buf), "SELECT group_concat(arm_key, ' ') FROM"
+				    " (SELECT arm_key FROM arms WHERE run_id = %Q ORDER BY ord)",
+				    id[order]), "1 2");
+		ck_assert_str_eq(qs(db, buf, sizeof(buf), "SELECT group_concat(arm_key, ' ') FROM"
+				    " (SELECT arm_key FROM arms WHERE run_id = %Q ORDER BY ord)",
+				    id[1 - order]), "3 4");
+		for (unsigned d = 0; d < 2; d++) {
+			unsigned n = nrows[d][0] + nrows[d][1];
+
+			ck_assert_int_eq(qi(db, "SELECT count(*) FROM series WHERE run_id = %Q", id[d]),
+					 n);
+			ck_assert_int_eq(qi(db, "SELECT count(*) FROM timeline WHERE run_id = %Q",
+					    id[d]), n);
+		}
+		sqlite3_close(db);
+
+		for (unsigned d = 0; d < 2; d++)
+			for (unsigned a = 0; a < MT_ARMS; a++) {
+				const char *arm = t->tu.cfg.arms[a].name;
+				char *want = salted_text(&rec[d][a]);
+				char *have_in = keyed_text(in[d], id[d], arm);
+				char *have_out = keyed_text(out, id[d], arm);
+
+				ck_assert_str_eq(have_in, want);
+				ck_assert_msg(strcmp(have_out, want) == 0, "run %u arm %s:\n%s\nwant\n%s",
+					      d, arm, have_out, want);
+				sqlite3_free(want);
+				sqlite3_free(have_in);
+				sqlite3_free(have_out);
+			}
+	}
+	mt_free(t);
+}
+END_TEST
+
 /* ---- older schemas ---------------------------------------------------------------------------- */
+
+/* Version 4's tables as schema_v1 (sim/store.c) created them, and arms.migration as schema_v2
+ * added it; arms_side_by_side as version 1 created it. */
+static const char V4_TABLES[] =
+	"CREATE TABLE arms ("
+	" run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,"
+	" arm TEXT NOT NULL,"
+	" ord INTEGER NOT NULL,"
+	" policy TEXT,"
+	" page TEXT,"
+	" reader TEXT,"
+	" options TEXT,"
+	" host_tsc_stable INTEGER,"
+	" host_clocksource TEXT,"
+	" host_tsc_khz INTEGER,"
+	" series_interval_ns INTEGER,"
+	" violations_dropped INTEGER,"
+	" timeline_dropped INTEGER,"
+	" PRIMARY KEY (run_id, arm));\n"
+	"ALTER TABLE arms ADD COLUMN migration TEXT;\n"
+	"CREATE TABLE series ("
+	" run_id TEXT NOT NULL,"
+	" arm TEXT NOT NULL,"
+	" vcpu INTEGER NOT NULL,"
+	" t_ns INTEGER NOT NULL,"
+	" guest_ns INTEGER NOT NULL,"
+	" error_ns INTEGER NOT NULL,"
+	" FOREIGN KEY (run_id, arm) REFERENCES arms (run_id, arm) ON DELETE CASCADE);\n"
+	"CREATE INDEX series_by_arm ON series (run_id, arm, vcpu, t_ns);\n"
+	"CREATE TABLE violations ("
+	" run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,"
+	" arm TEXT,"
+	" kind TEXT NOT NULL CHECK (kind IN ('warp', 'backstep', 'expectation')),"
+	" t_ns INTEGER,"
+	" vcpu INTEGER,"
+	" pcpu INTEGER,"
+	" prev_vcpu INTEGER,"
+	" prev_ns INTEGER,"
+	" value_ns INTEGER,"
+	" delta_ns INTEGER,"
+	" context TEXT,"
+	" FOREIGN KEY (run_id, arm) REFERENCES arms (run_id, arm) ON DELETE CASCADE);\n"
+	"CREATE INDEX violations_by_arm ON violations (run_id, arm, t_ns);\n"
+	"CREATE TABLE timeline ("
+	" run_id TEXT NOT NULL,"
+	" arm TEXT NOT NULL,"
+	" kind TEXT NOT NULL CHECK (kind IN ('migration', 'stall', 'io-exit', 'preempt', 'pause')),"
+	" t_ns INTEGER NOT NULL,"
+	" length_ns INTEGER,"
+	" vcpu INTEGER,"
+	" from_cpu INTEGER,"
+	" to_cpu INTEGER,"
+	" FOREIGN KEY (run_id, arm) REFERENCES arms (run_id, arm) ON DELETE CASCADE);\n"
+	"CREATE INDEX timeline_by_arm ON timeline (run_id, arm, t_ns);\n"
+	"CREATE VIEW arms_side_by_side AS SELECT run_id, metric, unit,"
+	" group_concat(arm || '=' || value, ' ') AS arms"
+	" FROM (SELECT m.run_id AS run_id, m.metric AS metric, m.unit AS unit, m.arm AS arm,"
+	" m.value AS value FROM metrics AS m JOIN arms AS a ON a.run_id = m.run_id AND a.arm = m.arm"
+	" ORDER BY m.run_id, m.metric, a.ord)"
+	" GROUP BY run_id, metric;\n";
+
+#define V4_ARM_COLUMNS \
+	"run_id, arm, ord, policy, page, reader, options, host_tsc_stable, host_clocksource," \
+	" host_tsc_khz, series_interval_ns, violations_dropped, timeline_dropped, migration"
+#define VIOLATION_COLUMNS \
+	"run_id, arm, kind, t_ns, vcpu, pcpu, prev_vcpu, prev_ns, value_ns, delta_ns, context"
+
+/*
+ * Makes a current (version 5) database a genuine version 4 one, every row kept, foreign keys off
+ * (as in a migration: dropping arms must not delete its metrics): arms without arm_key, keyed by
+ * (run_id, arm), each row at the rowid that was its key; series and timeline tables, filled in
+ * (arm_key, seq) order; no series_rows, timeline_rows; violations with version 1's CHECK, each
+ * row at its rowid; arms_side_by_side as version 1 made it; metrics_wide as the store made it.
+ */
+static void downgrade_to_v4(sqlite3 *db)
+{
+	char *wide;
+
+	ck_assert_int_eq(qi(db, "PRAGMA user_version"), 5);
+	{
+		sqlite3_stmt *q = qrows(db, "SELECT sql FROM sqlite_master WHERE type = 'view'"
+					    " AND name = 'metrics_wide'");
+
+		ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+		wide = sqlite3_mprintf("%s", col_text(q, 0));
+		sqlite3_finalize(q);
+	}
+	raw_exec(db, "PRAGMA foreign_keys = OFF");
+	ck_assert_int_eq(qi(db, "PRAGMA foreign_keys"), 0);
+	raw_exec(db, "BEGIN; DROP VIEW series; DROP VIEW timeline; DROP VIEW arms_side_by_side;"
+		     " DROP VIEW metrics_wide;"
+		     " CREATE TEMP TABLE arms_v5 AS SELECT * FROM main.arms;"
+		     " CREATE TEMP TABLE violations_v5 AS SELECT rowid AS rid, * FROM main.violations;"
+		     " DROP TABLE main.arms; DROP TABLE main.violations");
+	raw_exec(db, V4_TABLES);
+	raw_exec(db, "INSERT INTO main.arms (rowid, " V4_ARM_COLUMNS ") SELECT arm_key, "
+		     V4_ARM_COLUMNS " FROM temp.arms_v5 ORDER BY arm_key;"
+		     " INSERT INTO main.series (run_id, arm, vcpu, t_ns, guest_ns, error_ns)"
+		     " SELECT a.run_id, a.arm, s.vcpu, s.t_ns, s.guest_ns, s.error_ns"
+		     " FROM main.series_rows AS s JOIN temp.arms_v5 AS a ON a.arm_key = s.arm_key"
+		     " ORDER BY s.arm_key, s.seq;"
+		     " INSERT INTO main.timeline (run_id, arm, kind, t_ns, length_ns, vcpu, from_cpu,"
+		     " to_cpu) SELECT a.run_id, a.arm, t.kind, t.t_ns, t.length_ns, t.vcpu,"
+		     " t.from_cpu, t.to_cpu"
+		     " FROM main.timeline_rows AS t JOIN temp.arms_v5 AS a ON a.arm_key = t.arm_key"
+		     " ORDER BY t.arm_key, t.seq;"
+		     " INSERT INTO main.violations (rowid, " VIOLATION_COLUMNS ") SELECT rid, "
+		     VIOLATION_COLUMNS " FROM temp.violations_v5 ORDER BY rid;"
+		     " DROP TABLE main.series_rows; DROP TABLE main.timeline_rows;"
+		     " DROP TABLE temp.arms_v5; DROP TABLE temp.violations_v5");
+	raw_exec(db, wide);
+	raw_exec(db, "PRAGMA user_version = 4; COMMIT");
+	sqlite3_free(wide);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM pragma_table_info('arms')"
+			     " WHERE name = 'arm_key'"), 0);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+			     " AND name IN ('series', 'timeline')"), 2);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM sqlite_master"
+			     " WHERE name IN ('series_rows', 'timeline_rows')"), 0);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+}
 
 /* Makes a current database a version 3 one: no runs.sweep_id, runs.sweep_point. */
 static void downgrade_to_v3(sqlite3 *db)
 {
+	downgrade_to_v4(db);
 	raw_exec(db, "DROP INDEX runs_by_sweep; ALTER TABLE runs DROP COLUMN sweep_point; "
 		     "ALTER TABLE runs DROP COLUMN sweep_id; PRAGMA user_version = 3");
 }
@@ -650,9 +963,9 @@ static void downgrade_to_v1(sqlite3 *db)
 }
 
 /*
- * A at schema version _i (1, 2, 3) merges through a migrated copy: every run and row arrives,
- * the columns the old schema lacks are NULL, and A is byte-for-byte as it was, still at its old
- * version, with no copy left behind.
+ * A at schema version _i (1 to 4) merges through a migrated copy: every run and row arrives
+ * (each run's series and timeline in the order written), the columns the old schema lacks are
+ * NULL, and A is byte-for-byte as it was, still at its old version, with no copy left behind.
  */
 START_TEST(test_old_schema)
 {
@@ -662,13 +975,16 @@ START_TEST(test_old_schema)
 	struct merge_stats st;
 	const char *a[] = { g_a };
 	int64_t want[NTABLES];
-	char *bytes, wal[400];
+	char *bytes, wal[400], buf[256];
 	size_t len;
 	sqlite3 *db;
 
 	build_a(g_a, t, &ids);
+	ck_assert_int_lt(version, STORE_SCHEMA_VERSION);
 	db = raw_open(g_a);
-	if (version == 3)
+	if (version == 4)
+		downgrade_to_v4(db);
+	else if (version == 3)
 		downgrade_to_v3(db);
 	else if (version == 2)
 		downgrade_to_v2(db);
@@ -695,8 +1011,11 @@ START_TEST(test_old_schema)
 	db = raw_open(g_out);
 	ck_assert_int_eq(qi(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	ck_assert_int_eq(qi(db, "SELECT count(*) FROM runs"), 3);
+	/* The sweep columns exist from version 4 on (the check run is no sweep's). */
 	ck_assert_int_eq(qi(db, "SELECT count(*) FROM runs WHERE sweep_id IS NULL"
-			     " AND sweep_point IS NULL"), 3);
+			     " AND sweep_point IS NULL"), version >= 4 ? 1 : 3);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM runs WHERE sweep_id = 'sweep-7'"
+			     " AND sweep_point = 'seed=1'"), version >= 4 ? 2 : 0);
 	ck_assert_int_eq(qi(db, "SELECT count(*) FROM arms"), 2 * MT_ARMS);
 	ck_assert_int_eq(qi(db, "SELECT count(*) FROM arms WHERE migration IS NULL"), 2 * MT_ARMS);
 	ck_assert_int_eq(qi(db, "SELECT count(*) FROM metrics"), want[2] / 3 * 2);
@@ -709,6 +1028,18 @@ START_TEST(test_old_schema)
 			 version >= 3 ? 2 : 0);
 	ck_assert_int_eq(qi(db, "SELECT count(*) FROM runs WHERE run_id IN (%Q, %Q, %Q)", ids.run1,
 			    ids.run2, ids.check), 3);
+	/* Each run's rows in the order written (not the old index's order), seq from 0. */
+	for (int r = 0; r < 2; r++) {
+		const char *id = r == 0 ? ids.run1 : ids.run2;
+
+		ck_assert_str_eq(qs(db, buf, sizeof(buf), "SELECT group_concat(seq || ':' || vcpu"
+				    " || ':' || t_ns, ' ') FROM (SELECT seq, vcpu, t_ns FROM series"
+				    " WHERE run_id = %Q AND arm = 'a' ORDER BY seq)", id),
+				 "0:1:10000050 1:0:10000000 2:1:30000000");
+		ck_assert_str_eq(qs(db, buf, sizeof(buf), "SELECT group_concat(seq || ':' || kind,"
+				    " ' ') FROM (SELECT seq, kind FROM timeline WHERE run_id = %Q"
+				    " AND arm = 'a' ORDER BY seq)", id), "0:migration 1:pause");
+	}
 	sqlite3_close(db);
 	assert_integrity(g_out);
 
@@ -1124,6 +1455,7 @@ Suite *merge_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_two_inputs);
 	tcase_add_test(tc, test_again_and_remerge);
+	tcase_add_test(tc, test_same_arm_keys);
 	tcase_add_loop_test(tc, test_old_schema, 1, STORE_SCHEMA_VERSION);
 	tcase_add_test(tc, test_column_order);
 	tcase_add_test(tc, test_killed_writer);

@@ -85,6 +85,46 @@ static char *slurp(const char *path)
 	return buf;
 }
 
+/*
+ * The fixture inserts into series and timeline by run_id and arm, as into the tables they were
+ * before schema version 5; they are views now (sim/store.h), and these triggers, on the fixture's
+ * connection only, write its rows where the store writes them: into series_rows and
+ * timeline_rows under the arm's arm_key, looked up by (run_id, arm), with seq the row's position
+ * among its arm's rows (0, 1, ... in the order the fixture lists them). A row naming an arm the
+ * fixture has not written is an error, not a row silently lost.
+ */
+static const char fixture_triggers[] =
+	"CREATE TEMP TRIGGER fixture_series INSTEAD OF INSERT ON main.series BEGIN"
+	" SELECT RAISE(ABORT, 'a series row of no arm') WHERE NOT EXISTS (SELECT 1 FROM arms"
+	" WHERE run_id = NEW.run_id AND arm = NEW.arm);"
+	" INSERT INTO series_rows (arm_key, seq, vcpu, t_ns, guest_ns, error_ns)"
+	" SELECT a.arm_key, (SELECT count(*) FROM series_rows AS s WHERE s.arm_key = a.arm_key),"
+	" NEW.vcpu, NEW.t_ns, NEW.guest_ns, NEW.error_ns FROM arms AS a"
+	" WHERE a.run_id = NEW.run_id AND a.arm = NEW.arm;"
+	" END;\n"
+	"CREATE TEMP TRIGGER fixture_timeline INSTEAD OF INSERT ON main.timeline BEGIN"
+	" SELECT RAISE(ABORT, 'a timeline row of no arm') WHERE NOT EXISTS (SELECT 1 FROM arms"
+	" WHERE run_id = NEW.run_id AND arm = NEW.arm);"
+	" INSERT INTO timeline_rows (arm_key, seq, kind, t_ns, length_ns, vcpu, from_cpu, to_cpu)"
+	" SELECT a.arm_key, (SELECT count(*) FROM timeline_rows AS t WHERE t.arm_key = a.arm_key),"
+	" NEW.kind, NEW.t_ns, NEW.length_ns, NEW.vcpu, NEW.from_cpu, NEW.to_cpu FROM arms AS a"
+	" WHERE a.run_id = NEW.run_id AND a.arm = NEW.arm;"
+	" END;\n";
+
+/* The integer a query returns (one row, one column). */
+static long long count_rows(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	long long n;
+
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+		      sqlite3_errmsg(db));
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
 static void setup(void)
 {
 	char sqlpath[PATH_MAX], err[256];
@@ -103,7 +143,19 @@ static void setup(void)
 	sql = slurp(sqlpath);
 	ck_assert_ptr_nonnull(sql);
 	ck_assert_int_eq(sqlite3_open(g_db, &db), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(db, fixture_triggers, NULL, NULL, &msg) == SQLITE_OK,
+		      "fixture triggers: %s", msg);
 	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK, "fixture: %s", msg);
+	/* Every row of the fixture arrived: 18 series rows (4 samples of 2 vCPUs in each arm of
+	 * the fixture run, 2 in the other run), 12 timeline rows, each arm's seq from 0. */
+	ck_assert_int_eq(count_rows(db, "SELECT count(*) FROM series_rows"), 18);
+	ck_assert_int_eq(count_rows(db, "SELECT count(*) FROM timeline_rows"), 12);
+	ck_assert_int_eq(count_rows(db, "SELECT count(*) FROM (SELECT arm_key FROM series_rows"
+				     " GROUP BY arm_key HAVING min(seq) <> 0"
+				     " OR max(seq) <> count(*) - 1)"), 0);
+	ck_assert_int_eq(count_rows(db, "SELECT count(*) FROM (SELECT arm_key FROM timeline_rows"
+				     " GROUP BY arm_key HAVING min(seq) <> 0"
+				     " OR max(seq) <> count(*) - 1)"), 0);
 	sqlite3_close(db);
 	free(sql);
 }

@@ -161,6 +161,21 @@ static const char *col_text(sqlite3_stmt *st, int c)
 	return t ? (const char *)t : "<null>";
 }
 
+/* Column c is NULL. */
+static void assert_null(sqlite3_stmt *st, int c)
+{
+	ck_assert_msg(sqlite3_column_type(st, c) == SQLITE_NULL, "column %s is %s, not NULL",
+		      sqlite3_column_name(st, c), col_text(st, c));
+}
+
+/* Column c is an INTEGER with value v. */
+static void assert_int(sqlite3_stmt *st, int c, int64_t v)
+{
+	ck_assert_msg(sqlite3_column_type(st, c) == SQLITE_INTEGER, "column %s is not an integer",
+		      sqlite3_column_name(st, c));
+	ck_assert_int_eq(sqlite3_column_int64(st, c), v);
+}
+
 static void assert_integrity(const char *path)
 {
 	sqlite3 *db = raw_open(path);
@@ -526,8 +541,10 @@ static void check_recording(sqlite3 *db, const struct rt *t, const char *id)
 	sqlite3_stmt *st;
 	unsigned n = 0;
 
-	st = qrows(db, "SELECT arm, vcpu, t_ns, guest_ns, error_ns FROM series WHERE run_id = %Q"
-		       " ORDER BY rowid", id);
+	/* series and timeline are views (a view has no rowid): seq is the row's position in the
+	 * arm's recording, 0, 1, ... */
+	st = qrows(db, "SELECT arm, vcpu, t_ns, guest_ns, error_ns, seq FROM series WHERE run_id = %Q"
+		       " ORDER BY seq", id);
 	for (; sqlite3_step(st) == SQLITE_ROW; n++) {
 		const struct series_row *r = &t->series[n];
 
@@ -537,6 +554,7 @@ static void check_recording(sqlite3 *db, const struct rt *t, const char *id)
 		ck_assert_int_eq(sqlite3_column_int64(st, 2), (int64_t)r->t_ns);
 		ck_assert_uint_eq((uint64_t)sqlite3_column_int64(st, 3), r->guest_ns);
 		ck_assert_int_eq(sqlite3_column_int64(st, 4), r->error_ns);
+		assert_int(st, 5, n);
 	}
 	ck_assert_uint_eq(n, 5);
 	sqlite3_finalize(st);
@@ -568,8 +586,8 @@ static void check_recording(sqlite3 *db, const struct rt *t, const char *id)
 	ck_assert_int_eq(qi(db, "SELECT delta_ns FROM violations WHERE run_id = %Q AND"
 			     " kind = 'warp' AND t_ns = 12000000", id), -400);
 
-	st = qrows(db, "SELECT arm, kind, t_ns, length_ns, vcpu, from_cpu, to_cpu FROM timeline"
-		       " WHERE run_id = %Q ORDER BY rowid", id);
+	st = qrows(db, "SELECT arm, kind, t_ns, length_ns, vcpu, from_cpu, to_cpu, seq FROM timeline"
+		       " WHERE run_id = %Q ORDER BY seq", id);
 	for (n = 0; sqlite3_step(st) == SQLITE_ROW; n++) {
 		const struct timeline_event *e = &t->tl[n];
 		const int32_t ids[3] = { e->vcpu, e->from_cpu, e->to_cpu };
@@ -585,6 +603,7 @@ static void check_recording(sqlite3 *db, const struct rt *t, const char *id)
 			else
 				ck_assert_int_eq(sqlite3_column_int64(st, 4 + c), ids[c]);
 		}
+		assert_int(st, 7, n);
 	}
 	ck_assert_uint_eq(n, 5);
 	sqlite3_finalize(st);
@@ -683,6 +702,11 @@ static void check_side_by_side(sqlite3 *db, const char *id)
 			 M_COUNT + RT_FACTS);
 }
 
+/* The tables and views of the current schema (version 5), by name. */
+#define V5_TABLES "arms,expectations,metrics,runs,series_rows,timeline_rows,trails,violations"
+#define V5_VIEWS "arms_side_by_side,check_verdicts,incomplete_runs,latest_runs,metrics_wide," \
+	"series,timeline"
+
 START_TEST(test_round_trip)
 {
 	struct rt *t = rt_new();
@@ -699,10 +723,10 @@ START_TEST(test_round_trip)
 	ck_assert_str_eq(qs(db, buf, sizeof(buf), "PRAGMA journal_mode"), "wal");
 	ck_assert_str_eq(qs(db, buf, sizeof(buf), "SELECT group_concat(name, ',') FROM (SELECT name"
 			    " FROM sqlite_master WHERE type = 'table' ORDER BY name)"),
-			 "arms,expectations,metrics,runs,series,timeline,trails,violations");
+			 V5_TABLES);
 	ck_assert_str_eq(qs(db, buf, sizeof(buf), "SELECT group_concat(name, ',') FROM (SELECT name"
 			    " FROM sqlite_master WHERE type = 'view' ORDER BY name)"),
-			 "arms_side_by_side,check_verdicts,incomplete_runs,latest_runs,metrics_wide");
+			 V5_VIEWS);
 	check_run_row(db, id);
 	check_arms(db, t, id);
 	check_metrics(db, t, id);
@@ -837,21 +861,6 @@ static void finish_check_ok(struct store *s, const char *id, const struct trail_
 static int64_t trail_rows(sqlite3 *db, const char *run_id)
 {
 	return qi(db, "SELECT count(*) FROM trails WHERE run_id = %Q", run_id);
-}
-
-/* Column c is NULL. */
-static void assert_null(sqlite3_stmt *st, int c)
-{
-	ck_assert_msg(sqlite3_column_type(st, c) == SQLITE_NULL, "column %s is %s, not NULL",
-		      sqlite3_column_name(st, c), col_text(st, c));
-}
-
-/* Column c is an INTEGER with value v. */
-static void assert_int(sqlite3_stmt *st, int c, int64_t v)
-{
-	ck_assert_msg(sqlite3_column_type(st, c) == SQLITE_INTEGER, "column %s is not an integer",
-		      sqlite3_column_name(st, c));
-	ck_assert_int_eq(sqlite3_column_int64(st, c), v);
 }
 
 /* The check run's row: complete, finished, no duration, expectations_failed as passed. */
@@ -1450,11 +1459,11 @@ START_TEST(test_fault_open)
 		ver = qi(db, "PRAGMA user_version");
 		ck_assert_msg(ver == 0 || ver == STORE_SCHEMA_VERSION, "n=%d: version %lld", n,
 			      (long long)ver);
-		/* All or nothing: 8 tables and 5 views, or an empty database. */
+		/* All or nothing: 8 tables and 7 views, or an empty database. */
 		ck_assert_int_eq(qi(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"),
 				 ver == 0 ? 0 : 8);
 		ck_assert_int_eq(qi(db, "SELECT count(*) FROM sqlite_master WHERE type = 'view'"),
-				 ver == 0 ? 0 : 5);
+				 ver == 0 ? 0 : 7);
 		sqlite3_close(db);
 		/* Without the fault, the same file opens and works. */
 		s = open_ok(path);
@@ -2105,9 +2114,286 @@ static bool has_object(sqlite3 *db, const char *type, const char *name)
 		  name) == 1;
 }
 
+/* A column of a table or view by name (pragma_table_info). */
+static bool has_column(sqlite3 *db, const char *table, const char *column)
+{
+	return qi(db, "SELECT count(*) FROM pragma_table_info(%Q) WHERE name = %Q", table,
+		  column) == 1;
+}
+
+/* The text of the first column of the first row, sqlite3_malloc'd (the query must return a row
+ * whose first column is not NULL). Free with sqlite3_free. */
+static char *qdup(sqlite3 *db, const char *fmt, ...)
+{
+	va_list ap;
+	sqlite3_stmt *st;
+	char *v;
+
+	va_start(ap, fmt);
+	st = qprep(db, fmt, ap);
+	va_end(ap);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_ptr_nonnull(sqlite3_column_text(st, 0));
+	v = sqlite3_mprintf("%s", (const char *)sqlite3_column_text(st, 0));
+	ck_assert_ptr_nonnull(v);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/*
+ * Version 4's tables as schema_v1 (sim/store.c) created them, word for word, and arms.migration
+ * as schema_v2 added it: arms keyed by (run_id, arm), series and timeline tables with their
+ * indexes, the IN-list CHECKs; and arms_side_by_side as version 1 created it.
+ */
+static const char V4_TABLES[] =
+	"CREATE TABLE arms ("
+	" run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,"
+	" arm TEXT NOT NULL,"
+	" ord INTEGER NOT NULL,"
+	" policy TEXT,"
+	" page TEXT,"
+	" reader TEXT,"
+	" options TEXT,"
+	" host_tsc_stable INTEGER,"
+	" host_clocksource TEXT,"
+	" host_tsc_khz INTEGER,"
+	" series_interval_ns INTEGER,"
+	" violations_dropped INTEGER,"
+	" timeline_dropped INTEGER,"
+	" PRIMARY KEY (run_id, arm));\n"
+	"ALTER TABLE arms ADD COLUMN migration TEXT;\n"
+	"CREATE TABLE series ("
+	" run_id TEXT NOT NULL,"
+	" arm TEXT NOT NULL,"
+	" vcpu INTEGER NOT NULL,"
+	" t_ns INTEGER NOT NULL,"
+	" guest_ns INTEGER NOT NULL,"
+	" error_ns INTEGER NOT NULL,"
+	" FOREIGN KEY (run_id, arm) REFERENCES arms (run_id, arm) ON DELETE CASCADE);\n"
+	"CREATE INDEX series_by_arm ON series (run_id, arm, vcpu, t_ns);\n"
+	"CREATE TABLE violations ("
+	" run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,"
+	" arm TEXT,"
+	" kind TEXT NOT NULL CHECK (kind IN ('warp', 'backstep', 'expectation')),"
+	" t_ns INTEGER,"
+	" vcpu INTEGER,"
+	" pcpu INTEGER,"
+	" prev_vcpu INTEGER,"
+	" prev_ns INTEGER,"
+	" value_ns INTEGER,"
+	" delta_ns INTEGER,"
+	" context TEXT,"
+	" FOREIGN KEY (run_id, arm) REFERENCES arms (run_id, arm) ON DELETE CASCADE);\n"
+	"CREATE INDEX violations_by_arm ON violations (run_id, arm, t_ns);\n"
+	"CREATE TABLE timeline ("
+	" run_id TEXT NOT NULL,"
+	" arm TEXT NOT NULL,"
+	" kind TEXT NOT NULL CHECK (kind IN ('migration', 'stall', 'io-exit', 'preempt', 'pause')),"
+	" t_ns INTEGER NOT NULL,"
+	" length_ns INTEGER,"
+	" vcpu INTEGER,"
+	" from_cpu INTEGER,"
+	" to_cpu INTEGER,"
+	" FOREIGN KEY (run_id, arm) REFERENCES arms (run_id, arm) ON DELETE CASCADE);\n"
+	"CREATE INDEX timeline_by_arm ON timeline (run_id, arm, t_ns);\n"
+	"CREATE VIEW arms_side_by_side AS SELECT run_id, metric, unit,"
+	" group_concat(arm || '=' || value, ' ') AS arms"
+	" FROM (SELECT m.run_id AS run_id, m.metric AS metric, m.unit AS unit, m.arm AS arm,"
+	" m.value AS value FROM metrics AS m JOIN arms AS a ON a.run_id = m.run_id AND a.arm = m.arm"
+	" ORDER BY m.run_id, m.metric, a.ord)"
+	" GROUP BY run_id, metric;\n";
+
+/* The columns arms has in both versions, in version 4's order. */
+#define V4_ARM_COLUMNS \
+	"run_id, arm, ord, policy, page, reader, options, host_tsc_stable, host_clocksource," \
+	" host_tsc_khz, series_interval_ns, violations_dropped, timeline_dropped, migration"
+#define VIOLATION_COLUMNS \
+	"run_id, arm, kind, t_ns, vcpu, pcpu, prev_vcpu, prev_ns, value_ns, delta_ns, context"
+
+/*
+ * Makes a current (version 5) database a genuine version 4 one, every row kept: arms without
+ * arm_key, keyed by (run_id, arm), each row at the rowid that was its arm_key; series and
+ * timeline tables again, their rows in (arm_key, seq) order, so an arm's rowids follow its seq;
+ * series_rows and timeline_rows gone; violations with version 1's CHECK, its rows at their
+ * rowids; arms_side_by_side as version 1 made it. metrics_wide, which reads arms, comes back as
+ * the store made it (a version 4 database has it too). Foreign keys are off, as a migration has
+ * them: with them on, dropping arms would delete every arm's metrics (ON DELETE CASCADE).
+ */
+static void downgrade_to_v4(sqlite3 *db)
+{
+	char *wide;
+
+	ck_assert_int_eq(qi(db, "PRAGMA user_version"), 5);
+	wide = qdup(db, "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'metrics_wide'");
+	/* Off on a new connection unless SQLite was built otherwise: made sure of. */
+	raw_exec(db, "PRAGMA foreign_keys = OFF");
+	ck_assert_int_eq(qi(db, "PRAGMA foreign_keys"), 0);
+	raw_exec(db, "BEGIN; DROP VIEW series; DROP VIEW timeline; DROP VIEW arms_side_by_side;"
+		     " DROP VIEW metrics_wide;"
+		     " CREATE TEMP TABLE arms_v5 AS SELECT * FROM main.arms;"
+		     " CREATE TEMP TABLE violations_v5 AS SELECT rowid AS rid, * FROM main.violations;"
+		     " DROP TABLE main.arms; DROP TABLE main.violations");
+	raw_exec(db, V4_TABLES);
+	raw_exec(db, "INSERT INTO main.arms (rowid, " V4_ARM_COLUMNS ") SELECT arm_key, "
+		     V4_ARM_COLUMNS " FROM temp.arms_v5 ORDER BY arm_key;"
+		     " INSERT INTO main.series (run_id, arm, vcpu, t_ns, guest_ns, error_ns)"
+		     " SELECT a.run_id, a.arm, s.vcpu, s.t_ns, s.guest_ns, s.error_ns"
+		     " FROM main.series_rows AS s JOIN temp.arms_v5 AS a ON a.arm_key = s.arm_key"
+		     " ORDER BY s.arm_key, s.seq;"
+		     " INSERT INTO main.timeline (run_id, arm, kind, t_ns, length_ns, vcpu, from_cpu,"
+		     " to_cpu) SELECT a.run_id, a.arm, t.kind, t.t_ns, t.length_ns, t.vcpu,"
+		     " t.from_cpu, t.to_cpu"
+		     " FROM main.timeline_rows AS t JOIN temp.arms_v5 AS a ON a.arm_key = t.arm_key"
+		     " ORDER BY t.arm_key, t.seq;"
+		     " INSERT INTO main.violations (rowid, " VIOLATION_COLUMNS ") SELECT rid, "
+		     VIOLATION_COLUMNS " FROM temp.violations_v5 ORDER BY rid;"
+		     " DROP TABLE main.series_rows; DROP TABLE main.timeline_rows;"
+		     " DROP TABLE temp.arms_v5; DROP TABLE temp.violations_v5");
+	raw_exec(db, wide);
+	raw_exec(db, "PRAGMA user_version = 4; COMMIT");
+	sqlite3_free(wide);
+	ck_assert(!has_column(db, "arms", "arm_key"));
+	ck_assert(has_column(db, "arms", "migration"));
+	ck_assert(has_object(db, "table", "series") && has_object(db, "table", "timeline"));
+	ck_assert(!has_object(db, "table", "series_rows"));
+	ck_assert(!has_object(db, "table", "timeline_rows"));
+	ck_assert(has_object(db, "view", "metrics_wide"));
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+}
+
+/* Copies the database at `from` to a new file `to` (the backup API, through the real VFS). */
+static void copy_db(const char *from, const char *to)
+{
+	sqlite3 *src = raw_open(from), *dst = raw_open(to);
+	sqlite3_backup *bk = sqlite3_backup_init(dst, "main", src, "main");
+
+	ck_assert_ptr_nonnull(bk);
+	ck_assert_int_eq(sqlite3_backup_step(bk, -1), SQLITE_DONE);
+	ck_assert_int_eq(sqlite3_backup_finish(bk), SQLITE_OK);
+	sqlite3_close(dst);
+	sqlite3_close(src);
+}
+
+/* Every row a query returns as text, a line per row, each value with its type ("i:5",
+ * "r:0.25", "t:a", "null"), so that rows of two databases compare exactly. sqlite3_free it. */
+static char *rows_text(sqlite3 *db, const char *sql)
+{
+	sqlite3_str *out = sqlite3_str_new(db);
+	sqlite3_stmt *st = qrows(db, "%s", sql);
+	char *text;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int n = sqlite3_column_count(st);
+
+		for (int c = 0; c < n; c++) {
+			switch (sqlite3_column_type(st, c)) {
+			case SQLITE_INTEGER:
+				sqlite3_str_appendf(out, "i:%lld", (long long)sqlite3_column_int64(st, c));
+				break;
+			case SQLITE_FLOAT:
+				sqlite3_str_appendf(out, "r:%!.17g", sqlite3_column_double(st, c));
+				break;
+			case SQLITE_NULL:
+				sqlite3_str_appendall(out, "null");
+				break;
+			default:
+				sqlite3_str_appendf(out, "t:%s", col_text(st, c));
+				break;
+			}
+			sqlite3_str_appendall(out, c + 1 < n ? "|" : "\n");
+		}
+	}
+	ck_assert_msg(rc == SQLITE_DONE, "%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	ck_assert_int_eq(sqlite3_str_errcode(out), SQLITE_OK);
+	text = sqlite3_str_finish(out);
+	return text ? text : sqlite3_mprintf("%s", "");
+}
+
+/* Queries `a` and `b` return the same rows, values and types, in the same order. */
+static void assert_same_rows(sqlite3 *db, const char *what, const char *a, const char *b)
+{
+	char *x = rows_text(db, a), *y = rows_text(db, b);
+
+	ck_assert_msg(strcmp(x, y) == 0, "%s differ:\n%s\nversus\n%s", what, x, y);
+	sqlite3_free(x);
+	sqlite3_free(y);
+}
+
+/*
+ * The main database is the version 4 database ATTACHed as v4 migrated to version 5, every row
+ * kept: arms with every column, arm_key following the order the rows were written (rowid);
+ * series and timeline through the views with each arm's rows in version 4's rowid order, seq
+ * 0, 1, ... per arm; violations (rebuilt), metrics, runs, expectations, trails as they were.
+ */
+static void check_migrated(sqlite3 *db)
+{
+	ck_assert_int_eq(qi(db, "PRAGMA main.user_version"), 5);
+	ck_assert_int_eq(qi(db, "PRAGMA v4.user_version"), 4);
+	assert_same_rows(db, "arms", "SELECT " V4_ARM_COLUMNS " FROM v4.arms ORDER BY rowid",
+			 "SELECT " V4_ARM_COLUMNS " FROM main.arms ORDER BY arm_key");
+	assert_same_rows(db, "series",
+			 "SELECT run_id, arm, vcpu, t_ns, guest_ns, error_ns FROM v4.series"
+			 " ORDER BY run_id, arm, rowid",
+			 "SELECT run_id, arm, vcpu, t_ns, guest_ns, error_ns FROM main.series"
+			 " ORDER BY run_id, arm, seq");
+	assert_same_rows(db, "timeline",
+			 "SELECT run_id, arm, kind, t_ns, length_ns, vcpu, from_cpu, to_cpu"
+			 " FROM v4.timeline ORDER BY run_id, arm, rowid",
+			 "SELECT run_id, arm, kind, t_ns, length_ns, vcpu, from_cpu, to_cpu"
+			 " FROM main.timeline ORDER BY run_id, arm, seq");
+	/* Every row has an arm (the views show them all), and each arm's seq is 0 .. n-1. */
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM main.series_rows"),
+			 qi(db, "SELECT count(*) FROM v4.series"));
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM main.timeline_rows"),
+			 qi(db, "SELECT count(*) FROM v4.timeline"));
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM (SELECT arm_key FROM main.series_rows"
+			     " GROUP BY arm_key HAVING min(seq) <> 0 OR max(seq) <> count(*) - 1)"), 0);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM (SELECT arm_key FROM main.timeline_rows"
+			     " GROUP BY arm_key HAVING min(seq) <> 0 OR max(seq) <> count(*) - 1)"), 0);
+	assert_same_rows(db, "violations",
+			 "SELECT " VIOLATION_COLUMNS " FROM v4.violations ORDER BY rowid",
+			 "SELECT " VIOLATION_COLUMNS " FROM main.violations ORDER BY rowid");
+	assert_same_rows(db, "metrics", "SELECT * FROM v4.metrics ORDER BY rowid",
+			 "SELECT * FROM main.metrics ORDER BY rowid");
+	assert_same_rows(db, "runs", "SELECT * FROM v4.runs ORDER BY rowid",
+			 "SELECT * FROM main.runs ORDER BY rowid");
+	assert_same_rows(db, "expectations", "SELECT * FROM v4.expectations ORDER BY rowid",
+			 "SELECT * FROM main.expectations ORDER BY rowid");
+	assert_same_rows(db, "trails", "SELECT * FROM v4.trails ORDER BY rowid",
+			 "SELECT * FROM main.trails ORDER BY rowid");
+}
+
+/* The main database is the version 4 database ATTACHed as v4, unchanged: its version, its
+ * schema and every row of every table, at its rowid. */
+static void assert_unchanged_v4(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+
+	ck_assert_int_eq(qi(db, "PRAGMA main.user_version"), 4);
+	assert_same_rows(db, "schemas",
+			 "SELECT type, name, tbl_name, sql FROM v4.sqlite_master ORDER BY type, name",
+			 "SELECT type, name, tbl_name, sql FROM main.sqlite_master"
+			 " ORDER BY type, name");
+	st = qrows(db, "SELECT name FROM v4.sqlite_master WHERE type = 'table' ORDER BY name");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char *a = sqlite3_mprintf("SELECT rowid, * FROM v4.\"%w\" ORDER BY rowid",
+					  col_text(st, 0));
+		char *b = sqlite3_mprintf("SELECT rowid, * FROM main.\"%w\" ORDER BY rowid",
+					  col_text(st, 0));
+
+		assert_same_rows(db, col_text(st, 0), a, b);
+		sqlite3_free(a);
+		sqlite3_free(b);
+	}
+	sqlite3_finalize(st);
+}
+
 /* Makes the current database a version 3 one: no runs.sweep_id, runs.sweep_point. */
 static void downgrade_to_v3(sqlite3 *db)
 {
+	downgrade_to_v4(db);
 	raw_exec(db, "DROP INDEX runs_by_sweep; ALTER TABLE runs DROP COLUMN sweep_point; "
 		     "ALTER TABLE runs DROP COLUMN sweep_id; PRAGMA user_version = 3");
 	ck_assert_int_eq(qi(db, "SELECT count(*) FROM pragma_table_info('runs') "
@@ -2128,6 +2414,7 @@ static void downgrade_to_v2(sqlite3 *db)
 START_TEST(test_upgrade_v1)
 {
 	struct store *s = open_ok(g_db);
+	char buf[256];
 	sqlite3 *db;
 
 	store_close(s);
@@ -2142,21 +2429,27 @@ START_TEST(test_upgrade_v1)
 	store_close(s);
 	db = raw_open(g_db);
 	ck_assert_int_eq(qi(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-	ck_assert_int_eq(STORE_SCHEMA_VERSION, 4);
+	ck_assert_int_eq(STORE_SCHEMA_VERSION, 5);
 	ck_assert_int_eq(qi(db, "SELECT count(*) FROM pragma_table_info('runs') "
 				"WHERE name IN ('sweep_id', 'sweep_point')"), 2);
 	ck_assert_int_eq(qi(db, "SELECT count(*) FROM pragma_table_info('arms') "
 				"WHERE name = 'migration'"), 1);
 	ck_assert(has_object(db, "table", "trails"));
 	ck_assert(has_object(db, "view", "check_verdicts"));
+	ck_assert(has_column(db, "arms", "arm_key"));
+	ck_assert_str_eq(qs(db, buf, sizeof(buf), "SELECT group_concat(name, ',') FROM (SELECT name"
+			    " FROM sqlite_master WHERE type = 'table' ORDER BY name)"), V5_TABLES);
+	ck_assert_str_eq(qs(db, buf, sizeof(buf), "SELECT group_concat(name, ',') FROM (SELECT name"
+			    " FROM sqlite_master WHERE type = 'view' ORDER BY name)"), V5_VIEWS);
 	sqlite3_close(db);
 	assert_integrity(g_db);
 }
 END_TEST
 
 /*
- * A version 2 database (before trails) with a run in it is brought to version 3 at open: the
- * table and its view appear, the run is untouched, and a check run can then be stored.
+ * A version 2 database (before trails) with a run in it is brought to the current version at
+ * open: trails and its view appear, the run is untouched (its arms, and its series and timeline
+ * in the order written), and a check run can then be stored.
  */
 START_TEST(test_upgrade_v2)
 {
@@ -2184,10 +2477,257 @@ START_TEST(test_upgrade_v2)
 	ck_assert(has_object(db, "view", "check_verdicts"));
 	ck_assert_int_eq(qi(db, "SELECT count(*) FROM pragma_table_info('trails')"), 16);
 	ck_assert_int_eq(result_rows(db, id), rt_rows());
+	check_arms(db, t, id);
+	check_recording(db, t, id);
 	ck_assert_int_eq(qi(db, "SELECT count(*) FROM trails WHERE run_id = %Q", cid), 2);
 	ck_assert_int_eq(qi(db, "SELECT count(*) FROM check_verdicts"), 2);
 	sqlite3_close(db);
 	assert_integrity(g_db);
+	rt_free(t);
+}
+END_TEST
+
+/* A store with `n` complete rt runs (ids[0 .. n)) made a version 4 database, and a copy of it
+ * at `copy`. */
+static void make_v4(const struct rt *t, char ids[][33], unsigned n, const char *copy)
+{
+	struct store *s = open_ok(g_db);
+	sqlite3 *db;
+
+	for (unsigned i = 0; i < n; i++) {
+		begin_ok(s, &t->ri, ids[i]);
+		finish_ok(s, ids[i], t);
+	}
+	store_close(s);
+	db = raw_open(g_db);
+	downgrade_to_v4(db);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM series"), 5 * n);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM timeline"), 5 * n);
+	sqlite3_close(db);
+	copy_db(g_db, copy);
+}
+
+/*
+ * A version 4 database holding two complete runs is brought to version 5 at open with every row
+ * kept: the runs read back field by field as written (series and timeline through the views in
+ * the order recorded, seq 0, 1, ... per arm), every table as in version 4, violations with its
+ * new CHECK, the database consistent. A run written afterwards takes the next arm keys. Deleting
+ * a run with foreign keys on deletes its arms, and through them its series_rows, timeline_rows
+ * and metrics, and its violations (ON DELETE CASCADE); the other runs stay whole.
+ */
+START_TEST(test_upgrade_v4)
+{
+	struct rt *t = rt_new();
+	char ids[2][33], r3[33], v4[400], buf[256], keys[64];
+	struct store *s;
+	sqlite3 *db;
+
+	snprintf(v4, sizeof(v4), "%s/v4.db", g_dir);
+	make_v4(t, ids, 2, v4);
+	s = open_ok(g_db);
+	store_close(s);
+	assert_integrity(g_db);
+
+	db = raw_open(g_db);
+	ck_assert_int_eq(qi(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	ck_assert_str_eq(qs(db, buf, sizeof(buf), "SELECT group_concat(name, ',') FROM (SELECT name"
+			    " FROM sqlite_master WHERE type = 'table' ORDER BY name)"), V5_TABLES);
+	ck_assert_str_eq(qs(db, buf, sizeof(buf), "SELECT group_concat(name, ',') FROM (SELECT name"
+			    " FROM sqlite_master WHERE type = 'view' ORDER BY name)"), V5_VIEWS);
+	ck_assert(has_object(db, "index", "violations_by_arm"));
+	ck_assert(!has_object(db, "index", "series_by_arm"));
+	ck_assert(!has_object(db, "index", "timeline_by_arm"));
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM sqlite_master WHERE name = 'violations' AND sql"
+			     " LIKE '%%CHECK (kind = ''warp'' OR kind = ''backstep'' OR"
+			     " kind = ''expectation'')%%'"), 1);
+	for (unsigned i = 0; i < 2; i++) {
+		check_run_row(db, ids[i]);
+		check_arms(db, t, ids[i]);
+		check_metrics(db, t, ids[i]);
+		check_recording(db, t, ids[i]);
+		check_expectations(db, t, ids[i]);
+		check_metrics_wide(db, t, ids[i]);
+		check_side_by_side(db, ids[i]);
+		ck_assert_int_eq(result_rows(db, ids[i]), rt_rows());
+	}
+	raw_execf(db, "ATTACH %Q AS v4", v4);
+	check_migrated(db);
+	/* The keys in the order the arms were written: run 1's arms, then run 2's. */
+	ck_assert_str_eq(qs(db, buf, sizeof(buf), "SELECT group_concat(arm_key, ' ') FROM (SELECT"
+			    " arm_key FROM arms ORDER BY run_id = %Q DESC, ord)", ids[0]), "1 2 3 4");
+	sqlite3_close(db);
+
+	s = open_ok(g_db);
+	begin_ok(s, &t->ri, r3);
+	finish_ok(s, r3, t);
+	store_close(s);
+	db = raw_open(g_db);
+	check_arms(db, t, r3);
+	check_recording(db, t, r3);
+	ck_assert_int_eq(qi(db, "SELECT min(arm_key) FROM arms WHERE run_id = %Q", r3), 5);
+
+	/* ON DELETE CASCADE, from runs down to the bulk rows. */
+	qs(db, keys, sizeof(keys), "SELECT group_concat(arm_key) FROM arms WHERE run_id = %Q",
+	   ids[0]);
+	ck_assert_str_eq(keys, "1,2");
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM series_rows WHERE arm_key IN (%s)", keys), 5);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM timeline_rows WHERE arm_key IN (%s)", keys),
+			 5);
+	ck_assert_int_eq(result_rows(db, ids[0]), rt_rows());
+	raw_execf(db, "PRAGMA foreign_keys = ON; DELETE FROM runs WHERE run_id = %Q", ids[0]);
+	ck_assert_int_eq(qi(db, "PRAGMA foreign_keys"), 1);
+	ck_assert_int_eq(result_rows(db, ids[0]), 0);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM series_rows WHERE arm_key IN (%s)", keys), 0);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM timeline_rows WHERE arm_key IN (%s)", keys),
+			 0);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM metrics WHERE run_id = %Q", ids[0]), 0);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM violations WHERE run_id = %Q", ids[0]), 0);
+	ck_assert_int_eq(result_rows(db, ids[1]), rt_rows());
+	ck_assert_int_eq(result_rows(db, r3), rt_rows());
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM series_rows"), 10);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM timeline_rows"), 10);
+	check_recording(db, t, ids[1]);
+	sqlite3_close(db);
+	assert_integrity(g_db);
+	rt_free(t);
+}
+END_TEST
+
+/*
+ * A version 4 database with rows whose arm was deleted by hand (foreign keys off) is not migrated:
+ * version 5 would have to drop them. store_open refuses with the count and what to do, and the
+ * database stays at version 4 with every row; once they are deleted, it migrates.
+ */
+START_TEST(test_upgrade_refuses_orphans)
+{
+	struct rt *t = rt_new();
+	char ids[1][33], v4[400], err[512] = "";
+	struct store *s = NULL;
+	sqlite3 *db;
+
+	snprintf(v4, sizeof(v4), "%s/v4.db", g_dir);
+	make_v4(t, ids, 1, v4);
+	db = raw_open(g_db);
+	ck_assert_int_eq(qi(db, "PRAGMA foreign_keys"), 0);
+	raw_exec(db, "DELETE FROM arms WHERE arm = 'a'");
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM series"), 5);
+	sqlite3_close(db);
+
+	ck_assert_int_eq(store_open(&s, g_db, err, sizeof(err)), VT_EIO);
+	ck_assert_ptr_null(s);
+	ck_assert_msg(strstr(err, "migrating the schema from version 4 to 5") &&
+		      strstr(err, "refer to runs or arms that are not in the database") &&
+		      strstr(err, "unchanged"), "%s", err);
+	db = raw_open(g_db);
+	ck_assert_int_eq(qi(db, "PRAGMA user_version"), 4);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM series"), 5);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM timeline"), 5);
+	/* What the message asks for: the orphans go, and the database migrates. */
+	raw_exec(db, "DELETE FROM series WHERE arm = 'a'; DELETE FROM timeline WHERE arm = 'a';"
+		     " DELETE FROM metrics WHERE arm = 'a'; DELETE FROM violations WHERE arm = 'a'");
+	sqlite3_close(db);
+	s = open_ok(g_db);
+	store_close(s);
+	db = raw_open(g_db);
+	ck_assert_int_eq(qi(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	sqlite3_close(db);
+	assert_integrity(g_db);
+	rt_free(t);
+}
+END_TEST
+
+/*
+ * A user's own view over the version 4 tables series and arms does not stop the migration
+ * (the rename of arms would otherwise check it against a schema half-way changed) and works
+ * afterwards, now over the view series.
+ */
+START_TEST(test_upgrade_keeps_user_view)
+{
+	struct rt *t = rt_new();
+	char ids[1][33], v4[400];
+	struct store *s;
+	sqlite3 *db;
+	int64_t before;
+
+	snprintf(v4, sizeof(v4), "%s/v4.db", g_dir);
+	make_v4(t, ids, 1, v4);
+	db = raw_open(g_db);
+	raw_exec(db, "CREATE VIEW big_errors AS SELECT s.run_id, s.arm, s.t_ns, a.policy"
+		     " FROM series AS s JOIN arms AS a ON a.run_id = s.run_id AND a.arm = s.arm"
+		     " WHERE abs(s.error_ns) > 1000");
+	before = qi(db, "SELECT count(*) FROM big_errors");
+	ck_assert_int_gt(before, 0);
+	sqlite3_close(db);
+	s = open_ok(g_db);
+	store_close(s);
+	db = raw_open(g_db);
+	ck_assert_int_eq(qi(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM big_errors"), before);
+	sqlite3_close(db);
+	assert_integrity(g_db);
+	rt_free(t);
+}
+END_TEST
+
+/*
+ * The migration from version 4 failing at every fault point in turn (the disk full, an I/O
+ * error, read-only; in the middle of rebuilding arms, series and timeline as well as at its
+ * commit): store_open fails naming the database and the problem, and the database is the
+ * version 4 one, unchanged, every row at its rowid; or, for a fault after the commit, the
+ * complete version 5. Without a fault it migrates.
+ */
+START_TEST(test_fault_migrate)
+{
+	const struct fault_kind *fk = &FAULTS[_i];
+	struct rt *t = rt_new();
+	char ids[1][33], v4[400], path[400] = "";
+	sqlite3 *db;
+	int n, migrating = 0;
+
+	snprintf(v4, sizeof(v4), "%s/v4.db", g_dir);
+	make_v4(t, ids, 1, v4);
+	shim_install();
+	for (n = 0; n < 1000; n++) {
+		char err[512] = "";
+		struct store *s = NULL;
+		int64_t ver;
+		int rc;
+
+		snprintf(path, sizeof(path), "%s/migrate-%d.db", g_dir, n);
+		copy_db(v4, path);
+		shim_arm(n, fk->rc);
+		rc = store_open(&s, path, err, sizeof(err));
+		shim_disarm();
+		if (rc == VT_OK) {
+			store_close(s);
+			break;
+		}
+		ck_assert_int_eq(rc, VT_EIO);
+		ck_assert_ptr_null(s);
+		ck_assert_msg(strstr(err, fk->words) && strstr(err, path), "n=%d: %s", n, err);
+		migrating += strstr(err, "migrating the schema from version 4 to 5") != NULL;
+		assert_consistent(path);
+		db = raw_open(path);
+		raw_execf(db, "ATTACH %Q AS v4", v4);
+		ver = qi(db, "PRAGMA main.user_version");
+		ck_assert_msg(ver == 4 || ver == 5, "n=%d: version %lld", n, (long long)ver);
+		if (ver == 4)
+			assert_unchanged_v4(db);
+		else
+			check_migrated(db);
+		sqlite3_close(db);
+	}
+	ck_assert_msg(n >= 2 && n < 1000, "store_open passed %d fault points", n);
+	/* Most fault points are the migration's own writes, not the opening's. */
+	ck_assert_msg(migrating > n / 2, "%d of %d faults in the migration", migrating, n);
+	shim_remove();
+
+	assert_consistent(path);
+	db = raw_open(path);
+	raw_execf(db, "ATTACH %Q AS v4", v4);
+	check_migrated(db);
+	check_recording(db, t, ids[0]);
+	sqlite3_close(db);
 	rt_free(t);
 }
 END_TEST
@@ -2239,6 +2779,9 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_reopen_and_view_rebuild);
 	tcase_add_test(tc, test_upgrade_v1);
 	tcase_add_test(tc, test_upgrade_v2);
+	tcase_add_test(tc, test_upgrade_v4);
+	tcase_add_test(tc, test_upgrade_refuses_orphans);
+	tcase_add_test(tc, test_upgrade_keeps_user_view);
 	tcase_add_test(tc, test_check_round_trip);
 	tcase_add_test(tc, test_check_verdicts_latest);
 	tcase_set_timeout(tc, 30);
@@ -2257,6 +2800,7 @@ Suite *store_suite(void)
 	tcase_add_loop_test(fault, test_fault_begin, 0, (int)VT_ARRAY_SIZE(FAULTS));
 	tcase_add_loop_test(fault, test_fault_finish, 0, (int)VT_ARRAY_SIZE(FAULTS));
 	tcase_add_loop_test(fault, test_fault_finish_check, 0, (int)VT_ARRAY_SIZE(FAULTS));
+	tcase_add_loop_test(fault, test_fault_migrate, 0, (int)VT_ARRAY_SIZE(FAULTS));
 	tcase_add_test(fault, test_readonly_file);
 	tcase_add_test(fault, test_file_size_limit);
 	tcase_set_timeout(fault, 120);
