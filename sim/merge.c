@@ -72,22 +72,6 @@ struct merge {
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-/* The busy timeout: the store's (STORE_BUSY_TIMEOUT_MS, or VTSIM_DB_BUSY_MS for tests). */
-static int busy_timeout_ms(void)
-{
-	const char *e = getenv("VTSIM_DB_BUSY_MS");
-	char *end;
-	long v;
-
-	if (!e || !*e)
-		return STORE_BUSY_TIMEOUT_MS;
-	errno = 0;
-	v = strtol(e, &end, 10);
-	if (errno || *end || v < 0 || v > INT_MAX)
-		return STORE_BUSY_TIMEOUT_MS;
-	return (int)v;
-}
-
 /*
  * Writes "PATH: WHAT failed: PROBLEM (SQLite: MESSAGE; code N)" into m->err, PROBLEM being our
  * words for the primary result code, and returns the VT_* code: a file that is not a database, is
@@ -614,7 +598,7 @@ int merge_databases(const char *out, const char *const *in, unsigned nin,
 		    struct merge_stats *stats, char *err, size_t errlen)
 {
 	struct merge_stats local;
-	struct merge m = { NULL, out, busy_timeout_ms(), stats ? stats : &local, err, errlen };
+	struct merge m = { NULL, out, store_busy_timeout_ms(), stats ? stats : &local, err, errlen };
 	int64_t *version = calloc(nin ? nin : 1, sizeof(*version));
 	int ret = VT_OK;
 

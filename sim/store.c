@@ -447,8 +447,7 @@ static void utc_now(char out[32])
 	snprintf(out + strlen(out), 8, ".%03dZ", (int)(ts.tv_nsec / 1000000));
 }
 
-/* The busy timeout: STORE_BUSY_TIMEOUT_MS, or VTSIM_DB_BUSY_MS (milliseconds) for tests. */
-static int busy_timeout_ms(void)
+int store_busy_timeout_ms(void)
 {
 	const char *e = getenv("VTSIM_DB_BUSY_MS");
 	char *end;
@@ -853,7 +852,7 @@ int store_open(struct store **out, const char *path, char *err, size_t errlen)
 		free(s);
 		return VT_EIO;
 	}
-	s->busy_ms = busy_timeout_ms();
+	s->busy_ms = store_busy_timeout_ms();
 
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	if (rc != SQLITE_OK)

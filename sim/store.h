@@ -89,6 +89,10 @@ struct run_info {
 #define STORE_SCHEMA_VERSION 5
 #define STORE_BUSY_TIMEOUT_MS 5000
 
+/* The busy timeout every connection to a results database uses: STORE_BUSY_TIMEOUT_MS, or
+ * $VTSIM_DB_BUSY_MS (milliseconds, for tests). */
+int store_busy_timeout_ms(void);
+
 /*
  * Opens (creating if needed) the database at path and brings its schema to the current version
  * (migrating older ones). Returns VT_OK, or VT_EIO with err saying what failed: cannot open, not a
