@@ -28,7 +28,6 @@
  * everything the output or the system refuses (locked, read-only, full) is VT_EIO (exit 3).
  */
 #include <errno.h>
-#include <limits.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
