@@ -39,6 +39,7 @@ enum key_type {
 	K_STEPS,     /* list of (time, signed time) */
 	K_LAYER,     /* arm layer name */
 	K_IDENTS,    /* list of names */
+	K_TIMES,     /* a time, or a list of times */
 };
 
 struct key_desc {
@@ -56,7 +57,7 @@ static const char *const type_names[] = {
 	[K_PLACEMENT] = "list of CPU indices", [K_RATE_CHANGES] = "list of (time, frequency)",
 	[K_RESETS] = "list of (time, cycles)", [K_PAUSES] = "list of (time, duration)",
 	[K_STEPS] = "list of (time, delta)",
-	[K_LAYER] = "name", [K_IDENTS] = "list of names",
+	[K_LAYER] = "name", [K_IDENTS] = "list of names", [K_TIMES] = "time or list of times",
 };
 
 static const struct key_desc keys[] = {
@@ -105,8 +106,10 @@ static const struct key_desc keys[] = {
 	{ "host.reenlightenment_delay", K_TIME, "100ms", NULL,
 	  "from the notification to the host's update (Linux hv_reenlightenment_notify: HZ/10)" },
 
-	{ "migration.at", K_TIME, NULL, NULL,
-	  "the VM stops at this time and moves to host2 (or restarts on its host); default: never" },
+	{ "migration.at", K_TIMES, NULL, NULL,
+	  "the VM stops at this time and moves to host2 (or restarts on its host); a list [t1, t2, ...]"
+	  " migrates again at each, to the other host each time (back to the first, then host2 "
+	  "again ...); default: never" },
 	{ "migration.downtime", K_TIME, "300ms", NULL,
 	  "from the stop on the source to the first vCPU restored on the destination" },
 	{ "migration.to", K_ENUM, "host2", "host2|same",
@@ -1490,17 +1493,31 @@ static bool build_host2(struct build *b)
 	return true;
 }
 
-/* migration.*: a live migration (or a snapshot restore on the same host) of the whole VM. */
+/*
+ * migration.*: live migrations (or snapshot restores on the same host) of the whole VM, one at
+ * each time of migration.at. Each must start after the previous one has resumed the VM, and none
+ * may overlap a vm.pauses entry.
+ */
 static bool build_migration(struct build *b, struct scn_doc *defaults)
 {
 	struct config *cfg = b->cfg;
 	const struct scn_value *at = value_of(b, "migration.at", defaults);
+	const struct scn_value *const *times = &at;
+	sim_ns prev_end = 0;
+	unsigned n = 1;
 	int e;
 
 	if (!at)
 		return true;
-	if (!get_u64(b, at, SCN_DIM_TIME, "migration.at", &cfg->migration.at) ||
-	    !set_u64(b, "migration.downtime", SCN_DIM_TIME, &cfg->migration.downtime, defaults) ||
+	if (at->kind == SCN_V_LIST) {
+		times = (const struct scn_value *const *)at->items;
+		n = at->n;
+		if (n == 0) {
+			fail(b, &at->loc, "migration.at: expected a time or a non-empty list of times");
+			return false;
+		}
+	}
+	if (!set_u64(b, "migration.downtime", SCN_DIM_TIME, &cfg->migration.downtime, defaults) ||
 	    !set_u64(b, "migration.vcpu_gap", SCN_DIM_TIME, &cfg->migration.vcpu_gap, defaults) ||
 	    !set_enum(b, "migration.to", &e, defaults))
 		return false;
@@ -1509,24 +1526,47 @@ static bool build_migration(struct build *b, struct scn_doc *defaults)
 		     "migration.downtime must be positive");
 		return false;
 	}
-	if (cfg->migration.at > (sim_ns)1 << 62 || cfg->migration.downtime > (sim_ns)1 << 61 ||
+	if (cfg->migration.downtime > (sim_ns)1 << 61 ||
 	    cfg->migration.vcpu_gap > ((sim_ns)1 << 61) / cfg->vm.nvcpus) {
 		fail(b, &at->loc, "migration times must stay below 2^61 ns");
 		return false;
 	}
-	{
-		/* The VM is stopped from `at` to the last vCPU's restore: a pause may not overlap. */
-		sim_ns end = cfg->migration.at + cfg->migration.downtime +
-			     (cfg->vm.nvcpus - 1) * cfg->migration.vcpu_gap;
+	cfg->migration.ats = cfg_alloc(cfg, n * sizeof(*cfg->migration.ats));
+	if (!cfg->migration.ats) {
+		nomem(b);
+		return false;
+	}
+	for (unsigned k = 0; k < n; k++) {
+		const struct scn_value *t = times[k];
+		sim_ns start, end;
 
+		if (!get_u64(b, t, SCN_DIM_TIME, "migration.at", &start))
+			return false;
+		if (start > (sim_ns)1 << 62) {
+			fail(b, &t->loc, "migration times must stay below 2^61 ns");
+			return false;
+		}
+		/* The VM is stopped from `at` to the last vCPU's restore. */
+		end = start + cfg->migration.downtime + (cfg->vm.nvcpus - 1) * cfg->migration.vcpu_gap;
+		if (k > 0 && start <= prev_end) {
+			fail(b, &t->loc, "migration %u starts before migration %u has resumed the VM "
+					 "(at %llu ns): migration.at must be in time order, each after the "
+					 "previous one's downtime and vCPU gaps", k + 1, k,
+			     (unsigned long long)prev_end);
+			return false;
+		}
 		for (unsigned i = 0; i < cfg->vm.npauses; i++)
 			if (cfg->vm.pauses[i].at <= end &&
-			    cfg->vm.pauses[i].at + cfg->vm.pauses[i].length >= cfg->migration.at) {
-				fail(b, &at->loc, "the migration (stopped until %llu ns) overlaps "
-						  "vm.pauses entry %u", (unsigned long long)end, i + 1);
+			    cfg->vm.pauses[i].at + cfg->vm.pauses[i].length >= start) {
+				fail(b, &t->loc, "the migration (stopped until %llu ns) overlaps "
+						 "vm.pauses entry %u", (unsigned long long)end, i + 1);
 				return false;
 			}
+		cfg->migration.ats[k] = start;
+		prev_end = end;
 	}
+	cfg->migration.n = n;
+	cfg->migration.at = cfg->migration.ats[0];
 	cfg->migration.on = true;
 	cfg->migration.same_host = e == 1;
 	return cfg->migration.same_host || build_host2(b);
@@ -1849,6 +1889,7 @@ static const char *type_unit(enum key_type t)
 {
 	switch (t) {
 	case K_TIME:
+	case K_TIMES:
 		return "ns us ms s min h";
 	case K_FREQ:
 		return "Hz kHz MHz GHz";

@@ -134,7 +134,10 @@ struct config {
 
 	struct {
 		bool on;                /* migration.at set */
-		sim_ns at, downtime, vcpu_gap;
+		sim_ns at;              /* the first migration (ats[0]) */
+		sim_ns *ats;            /* every migration's stop, in time order (n of them) */
+		unsigned n;
+		sim_ns downtime, vcpu_gap;
 		bool same_host;         /* migration.to = same: snapshot restore on the host */
 	} migration;
 	struct check_cfg {

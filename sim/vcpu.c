@@ -388,6 +388,8 @@ void vcpu_handle(struct world *w, const struct event *e)
 		/* A CPU the source host had and the destination lacks: its timer dies here. */
 		if (e->who < w->host.ncpus)
 			quantum_tick(w, e->who);
+		else
+			w->quantum_live[e->who] = false;
 		break;
 	default:
 		break;
@@ -497,8 +499,11 @@ void vcpu_boot(struct world *w)
 			world_push(w, world_interval(w, CH_SCHED, i, cfg->sched.migrate_rate),
 				   EV_MIGRATE, i, 0);
 	}
-	if (quantum_mode(w))
+	if (quantum_mode(w)) {
 		for (unsigned c = 0; c < cfg->host.ncpus; c++)
 			world_push(w, 1 + sim_choose(w, CH_QUANTUM, c, cfg->sched.quantum),
 				   EV_QUANTUM, c, 0);
+		for (unsigned c = 0; c < cfg->host.ncpus; c++)
+			w->quantum_live[c] = true;
+	}
 }

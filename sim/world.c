@@ -176,11 +176,29 @@ static void trace_event(struct world *w, const struct event *e)
 	world_trace(w, ev_names[k], pcpu, vcpu, NULL);
 }
 
-static void host_change(struct world *w, unsigned cpu, unsigned idx)
-{
-	const struct host_tsc_event *ev = &w->cfg->host.cpu[cpu].events[idx];
-	struct host_change c = { .pcpu = cpu, .before = host_tsc(&w->host, cpu, w->now) };
+/*
+ * A configured change of a host CPU's TSC (host.cpu[].rate_changes, resets, and host2's). arg
+ * is the event's index, with HOST2_EVENT set for host2's. Each host's TSCs change whether the
+ * VM is on it or not; a change of the host the VM is not on (the source after an odd number of
+ * moves, host2 otherwise) reaches nobody in this VM: the layers learn that host's state when the
+ * VM moves there (on_migrate).
+ */
+#define HOST2_EVENT 0x80000000u
 
+static void host_change(struct world *w, unsigned cpu, uint32_t arg)
+{
+	bool of_host2 = (arg & HOST2_EVENT) != 0, vm_on_host2 = w->host_epoch % 2 == 1;
+	struct host *h = of_host2 == vm_on_host2 ? &w->host : &w->host2;
+	const struct host_tsc_event *ev = &h->cfg.cpu[cpu].events[arg & ~HOST2_EVENT];
+	struct host_change c = { .pcpu = cpu, .before = host_tsc(h, cpu, w->now) };
+
+	if (h != &w->host) {
+		if (ev->kind == HOST_EV_RATE)
+			host_tsc_set_rate(h, cpu, w->now, ev->value);
+		else
+			host_tsc_reset(h, cpu, w->now, ev->value);
+		return;
+	}
 	if (ev->kind == HOST_EV_RATE) {
 		host_tsc_set_rate(&w->host, cpu, w->now, ev->value);
 		c.kind = HOST_CHANGE_RATE;
@@ -213,8 +231,11 @@ static void wander(struct world *w, unsigned cpu, uint32_t epoch)
  * algorithm's save, and what the engine needs to judge the move: every vCPU's guest TSC now
  * (on its last host CPU) and each vCPU's last read (for the guest-visible jump).
  */
-static void migration_stop(struct world *w)
+static void migration_stop(struct world *w, unsigned k)
 {
+	/* The next migration (config: it starts after this one has resumed the VM). */
+	if (k + 1 < w->cfg->migration.n)
+		world_push(w, w->cfg->migration.ats[k + 1], EV_MIG_STOP, 0, k + 1);
 	vcpu_pause_vm(w);
 	w->mig_stop_t = w->now;
 	for (unsigned i = 0; i < w->vm.nvcpus; i++)
@@ -245,9 +266,14 @@ static void migration_arrive(struct world *w)
 			if (w->host.cfg.cpu[c].wander_ppb != 0)
 				world_push(w, w->now + w->host.cfg.wander_interval, EV_WANDER, c,
 					   w->host_epoch);
-			if (w->cfg->sched.mode == SCHED_QUANTUM && c >= w->host2.ncpus)
+			/* A CPU's quantum ticks go on across moves; those of a CPU the last host
+			 * lacked have died at their next tick (vcpu.c), or are still pending when
+			 * the VM comes back within a quantum: start a chain only where none is. */
+			if (w->cfg->sched.mode == SCHED_QUANTUM && !w->quantum_live[c]) {
 				world_push(w, w->now + 1 + sim_choose(w, CH_QUANTUM, c, w->cfg->sched.quantum),
 					   EV_QUANTUM, c, 0);
+				w->quantum_live[c] = true;
+			}
 		}
 		for (unsigned i = 0; i < w->vm.nvcpus; i++) {
 			w->vcpus[i].pub.pcpu = i % w->host.ncpus;
@@ -325,7 +351,7 @@ void world_migrate_now(struct world *w)
 {
 	sim_ns stop = w->now;
 
-	migration_stop(w);
+	migration_stop(w, UINT32_MAX - 1); /* one move, no successor */
 	for (unsigned i = 0; i < w->vm.nvcpus; i++) {
 		w->now = stop + w->cfg->migration.downtime + i * w->cfg->migration.vcpu_gap;
 		migration_restore(w, i);
@@ -436,8 +462,9 @@ int world_init(struct world *w, const struct config *base, const struct arm_cfg 
 	w->streams = calloc((size_t)CH_KIND_COUNT * w->stream_stride, sizeof(*w->streams));
 	w->vcpus = calloc(nv, sizeof(*w->vcpus));
 	w->cpu_owner = malloc(nc * sizeof(*w->cpu_owner));
+	w->quantum_live = calloc(nc, sizeof(*w->quantum_live));
 	w->runq = calloc(nv, sizeof(*w->runq));
-	if (!w->streams || !w->vcpus || !w->cpu_owner || !w->runq)
+	if (!w->streams || !w->vcpus || !w->cpu_owner || !w->quantum_live || !w->runq)
 		return VT_ENOMEM;
 	for (unsigned k = 0; k < CH_KIND_COUNT; k++)
 		for (unsigned i = 0; i < w->stream_stride; i++)
@@ -515,6 +542,7 @@ void world_free(struct world *w)
 	free(w->stores.s);
 	free(w->runq);
 	free(w->cpu_owner);
+	free(w->quantum_live);
 	free(w->vcpus);
 	free(w->streams);
 	host_free(&w->host);
@@ -536,6 +564,11 @@ int world_run(struct world *w)
 		if (hc->wander_ppb != 0)
 			world_push(w, cfg->host.wander_interval, EV_WANDER, c, 0);
 	}
+	/* host2's own changes (its TSCs run from boot too, the VM on them or not). */
+	for (unsigned c = 0; w->has_host2 && c < cfg->host2.ncpus; c++)
+		for (unsigned i = 0; i < cfg->host2.cpu[c].nevents; i++)
+			world_push(w, cfg->host2.cpu[c].events[i].at, EV_HOST_CHANGE, c,
+				   i | HOST2_EVENT);
 	if (cfg->migration.on)
 		world_push(w, cfg->migration.at, EV_MIG_STOP, 0, 0);
 	if (cfg->outer.on) {
@@ -602,14 +635,13 @@ int world_run(struct world *w)
 			vcpu_resume_vm(w);
 			break;
 		case EV_HOST_CHANGE:
-			if (w->host_epoch == 0) /* the source's configured changes */
-				host_change(w, e.who, e.arg);
+			host_change(w, e.who, e.arg);
 			break;
 		case EV_WANDER:
 			wander(w, e.who, e.arg);
 			break;
 		case EV_MIG_STOP:
-			migration_stop(w);
+			migration_stop(w, e.arg);
 			break;
 		case EV_MIG_RESTORE:
 			migration_restore(w, e.who);

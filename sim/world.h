@@ -124,7 +124,9 @@ struct world {
 	struct host host;        /* the host the VM runs on (the destination after a migration) */
 	struct host host2;       /* the other host (migration.to = host2): swapped at the move */
 	bool has_host2;
-	unsigned host_epoch;     /* moves so far: events of an earlier host's CPUs are stale */
+	unsigned host_epoch;     /* moves so far (odd: the VM is on host2): a wander event of
+				    another epoch is stale */
+	bool *quantum_live;      /* per host CPU: a quantum tick is pending (quantum mode) */
 	struct vm vm;
 	struct vcpu_rt *vcpus;
 	struct rng *streams;     /* CH_KIND_COUNT * max(nvcpus, ncpus) streams */
