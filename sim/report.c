@@ -16,17 +16,16 @@
  *                        the same load, else one per arm)
  *   report.md, index.html
  *
- * With --sweep it reports the runs of one bin/sim sweep instead, into DIR/<sweep id>/: per metric
- * a plot against the swept parameter (one line per arm, the mean over the seeds with min/max
- * bars) and a table of every point; "a sweep's report" below says how.
+ * With --sweep it reports the runs of one bin/sim sweep instead: sim/report_sweep.c, which uses
+ * the helpers here that both reports need (the database, the arena, output files, templates,
+ * gnuplot, report.md and index.html), declared in sim/report_int.h.
  *
  * The data files are the database rows written back as whitespace-separated text, nothing
- * recomputed (the CDF only sorts the |error| values and numbers them; a sweep's means, mins and
- * maxes are the one computation). The gnuplot scripts are the templates in reports/<name>.gp
- * with the file names and titles filled in; the templates are read at run time (so they can be
- * edited without rebuilding) from $VTSIM_REPORTS or the reports/ directory found upward from the
- * executable, as sim/plugin.c finds models/, and a copy compiled in below is used when neither
- * is there. gnuplot is then run once per script; when it
+ * recomputed (the CDF only sorts the |error| values and numbers them). The gnuplot scripts are
+ * the templates in reports/<name>.gp with the file names and titles filled in; the templates are
+ * read at run time (so they can be edited without rebuilding) from $VTSIM_REPORTS or the
+ * reports/ directory found upward from the executable, as sim/plugin.c finds models/, and a copy
+ * compiled in below is used when neither is there. gnuplot is then run once per script; when it
  * is missing or fails, the data, the scripts, report.md and index.html are still written (without
  * the images) and the report is not an error. index.html is one self-contained file: inline CSS,
  * the PNG plots embedded as base64 data: URIs, no external reference.
@@ -49,7 +48,7 @@
 
 #include "metrics.h"
 #include "report.h"
-#include "scenario.h"
+#include "report_int.h"
 #include "util.h"
 #include "store.h"
 #include "vt.h"
@@ -59,25 +58,9 @@
 #define REPORT_FIRST_VIOLATIONS 10      /* violation rows listed in a report */
 #define REPORT_GNUPLOT_MSG 4096         /* bytes of gnuplot's stderr kept for a message */
 #define REPORT_ARENA_CHUNK 65536
-#define REPORT_SWEEP_XLABELS 12         /* values labelled on a sweep plot's axis, at most */
 
 #define REPORT_USAGE "usage: bin/sim report [DB] [-o DIR] [--run ID | --scenario NAME | " \
 			   "--sweep ID|latest]\n"
-
-/* gnuplot's state, found once per invocation. */
-enum gp_state { GP_UNKNOWN, GP_FOUND, GP_MISSING };
-
-struct report {
-	FILE *out, *err;
-	const char *db_path;
-	char out_dir[PATH_MAX];       /* -o, without trailing slashes */
-	sqlite3 *db;
-	char tpl_dir[PATH_MAX];       /* where the templates are, "" when not found */
-	bool tpl_from_env;            /* tpl_dir is $VTSIM_REPORTS */
-	bool tpl_warned;
-	enum gp_state gp;
-	char gp_path[PATH_MAX];
-};
 
 /* ---- an arena: every string and array of one run, freed at once -------------------------- */
 
@@ -87,13 +70,8 @@ struct chunk {
 	max_align_t data[];
 };
 
-struct arena {
-	struct chunk *head;
-	bool failed;                  /* an allocation failed (the run is then abandoned) */
-};
-
 /* n zeroed bytes, or NULL (a->failed set). */
-static void *arena_alloc(struct arena *a, size_t n)
+void *rpt_arena_alloc(struct arena *a, size_t n)
 {
 	const size_t al = _Alignof(max_align_t);
 	void *p;
@@ -119,10 +97,10 @@ static void *arena_alloc(struct arena *a, size_t n)
 }
 
 /* A copy of s (NULL reads as ""); "" when out of memory (a->failed set). */
-static const char *arena_dup(struct arena *a, const char *s)
+const char *rpt_arena_dup(struct arena *a, const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
-	char *p = arena_alloc(a, n + 1);
+	char *p = rpt_arena_alloc(a, n + 1);
 
 	if (!p)
 		return "";
@@ -132,8 +110,7 @@ static const char *arena_dup(struct arena *a, const char *s)
 	return p;
 }
 
-static const char *arena_printf(struct arena *a, const char *fmt, ...) VT_PRINTF(2, 3);
-static const char *arena_printf(struct arena *a, const char *fmt, ...)
+const char *rpt_arena_printf(struct arena *a, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
@@ -141,10 +118,10 @@ static const char *arena_printf(struct arena *a, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	return arena_dup(a, buf);
+	return rpt_arena_dup(a, buf);
 }
 
-static void arena_free(struct arena *a)
+void rpt_arena_free(struct arena *a)
 {
 	while (a->head) {
 		struct chunk *next = a->head->next;
@@ -155,12 +132,6 @@ static void arena_free(struct arena *a)
 }
 
 /* ---- a growable string ------------------------------------------------------------------- */
-
-struct strbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
 
 static void sb_add(struct strbuf *b, const char *s, size_t n)
 {
@@ -185,29 +156,19 @@ static void sb_add(struct strbuf *b, const char *s, size_t n)
 	b->p[b->len] = '\0';
 }
 
-static void sb_puts(struct strbuf *b, const char *s)
+void rpt_sb_puts(struct strbuf *b, const char *s)
 {
 	sb_add(b, s, strlen(s));
 }
 
-static const char *sb_str(const struct strbuf *b)
+const char *rpt_sb_str(const struct strbuf *b)
 {
 	return b->p ? b->p : "";
 }
 
 /* ---- values read from the database ------------------------------------------------------- */
 
-enum vtype { V_NULL, V_INT, V_REAL };
-
-/* A number as SQLite stored it: INTEGER, REAL, or neither (NULL, or text where a number was
- * expected, shown as missing). */
-struct value {
-	enum vtype type;
-	int64_t i;
-	double d;
-};
-
-static struct value col_value(sqlite3_stmt *st, int c)
+struct value rpt_col_value(sqlite3_stmt *st, int c)
 {
 	struct value v = { V_NULL, 0, 0 };
 
@@ -228,9 +189,9 @@ static struct value col_value(sqlite3_stmt *st, int c)
 	return v;
 }
 
-static const char *col_text(struct arena *a, sqlite3_stmt *st, int c)
+const char *rpt_col_text(struct arena *a, sqlite3_stmt *st, int c)
 {
-	return arena_dup(a, (const char *)sqlite3_column_text(st, c));
+	return rpt_arena_dup(a, (const char *)sqlite3_column_text(st, c));
 }
 
 static bool value_eq(const struct value *x, const struct value *y)
@@ -244,7 +205,7 @@ static bool value_eq(const struct value *x, const struct value *y)
 	return true;
 }
 
-static double value_num(const struct value *v)
+double rpt_value_num(const struct value *v)
 {
 	return v->type == V_INT ? (double)v->i : v->d;
 }
@@ -257,7 +218,7 @@ static uint64_t mag64(int64_t i)
 
 /* A value as a data-file column: the stored integer, the stored double (round-trip digits),
  * or NaN (gnuplot's missing value). */
-static void data_col(FILE *f, const struct value *v)
+void rpt_data_col(FILE *f, const struct value *v)
 {
 	if (v->type == V_INT)
 		fprintf(f, "%lld", (long long)v->i);
@@ -269,7 +230,7 @@ static void data_col(FILE *f, const struct value *v)
 
 /* A metric value for the tables: integers as stored; REAL with the metric's decimals (drift:
  * 3, as bin/sim prints it), else the shortest of %g; "n/a" when missing. */
-static void fmt_value(const struct value *v, int metric, char *buf, size_t len)
+void rpt_fmt_value(const struct value *v, int metric, char *buf, size_t len)
 {
 	if (v->type == V_INT) {
 		snprintf(buf, len, "%lld", (long long)v->i);
@@ -334,38 +295,6 @@ struct expect {
 	struct value lhs, rhs;
 };
 
-struct cell {
-	const char *text;
-	bool bold;
-};
-
-/* A table rendered twice (Markdown and HTML). A section row has only its first cell. Columns
- * are right-aligned (numbers) except the first and those marked as text. */
-struct table {
-	unsigned ncols, nrows, cap;
-	const char **head;
-	bool *text;                   /* per column: left-aligned */
-	struct cell *c;               /* nrows * ncols */
-	bool *section;
-};
-
-struct plot {
-	const char *name;             /* file name without extension */
-	const char *caption;
-	int rank;                     /* the order in the report */
-	bool png, svg;                /* drawn */
-};
-
-/* The directory one report is written into, and the plots scripted into it (a run's report and
- * a sweep's share the code that writes files, scripts, plots and their sections). */
-struct outdir {
-	char dir[PATH_MAX];
-	struct arena *a;              /* the report's arena: the plots' strings */
-	const char *title;            /* what the plots are of (@RUN@ in the templates) */
-	unsigned nplots, cap;
-	struct plot *plots;           /* cap of them */
-};
-
 /* The plots' order in the report (an arm's plots add its index). */
 enum { RANK_ERROR = 0, RANK_DIVERGENCE = 100, RANK_WARPS = 1000, RANK_CDF = 2000,
        RANK_TIMELINE = 3000 };
@@ -396,20 +325,20 @@ static void run_free(struct run *run)
 {
 	for (unsigned i = 0; run->arms && i < run->narms; i++)
 		free(run->arms[i].tl);
-	arena_free(&run->a);
+	rpt_arena_free(&run->a);
 }
 
 /* ---- tables ------------------------------------------------------------------------------ */
 
-static bool table_init(struct arena *a, struct table *t, unsigned ncols, unsigned cap)
+bool rpt_table_init(struct arena *a, struct table *t, unsigned ncols, unsigned cap)
 {
 	t->ncols = ncols;
 	t->nrows = 0;
 	t->cap = cap;
-	t->head = arena_alloc(a, ncols * sizeof(*t->head));
-	t->text = arena_alloc(a, ncols * sizeof(*t->text));
-	t->c = arena_alloc(a, (size_t)ncols * (cap ? cap : 1) * sizeof(*t->c));
-	t->section = arena_alloc(a, (cap ? cap : 1) * sizeof(*t->section));
+	t->head = rpt_arena_alloc(a, ncols * sizeof(*t->head));
+	t->text = rpt_arena_alloc(a, ncols * sizeof(*t->text));
+	t->c = rpt_arena_alloc(a, (size_t)ncols * (cap ? cap : 1) * sizeof(*t->c));
+	t->section = rpt_arena_alloc(a, (cap ? cap : 1) * sizeof(*t->section));
 	if (!t->head || !t->text || !t->c || !t->section)
 		return false;
 	t->text[0] = true;
@@ -417,7 +346,7 @@ static bool table_init(struct arena *a, struct table *t, unsigned ncols, unsigne
 }
 
 /* The next row's cells (all ""), or NULL when the table is full. */
-static struct cell *table_row(struct table *t, bool section)
+struct cell *rpt_table_row(struct table *t, bool section)
 {
 	struct cell *r;
 
@@ -433,7 +362,7 @@ static struct cell *table_row(struct table *t, bool section)
 /* ---- small file helpers ------------------------------------------------------------------ */
 
 /* mkdir -p; 0 or -1 with errno. */
-static int mkdirs(const char *path)
+int rpt_mkdirs(const char *path)
 {
 	char tmp[PATH_MAX];
 	size_t n = strlen(path);
@@ -471,7 +400,7 @@ static bool path_in(char *out, size_t len, const char *dir, const char *name)
 	return n > 0 && (size_t)n < len;
 }
 
-static FILE *open_out(struct report *rep, const struct outdir *o, const char *name)
+FILE *rpt_open_out(struct report *rep, const struct outdir *o, const char *name)
 {
 	char path[PATH_MAX];
 	FILE *f;
@@ -487,7 +416,7 @@ static FILE *open_out(struct report *rep, const struct outdir *o, const char *na
 }
 
 /* Closes f; VT_EIO (with a message) when anything written to it failed. */
-static int close_out(struct report *rep, const struct outdir *o, const char *name, FILE *f)
+int rpt_close_out(struct report *rep, const struct outdir *o, const char *name, FILE *f)
 {
 	bool bad = ferror(f) != 0;
 	int saved = errno;
@@ -505,7 +434,7 @@ static int close_out(struct report *rep, const struct outdir *o, const char *nam
 
 /* A name made safe for a file name: letters, digits, '.', '_', '-'; others become '_'; never
  * starting with '.'. */
-static void safe_name(const char *s, char *out, size_t len)
+void rpt_safe_name(const char *s, char *out, size_t len)
 {
 	size_t n = 0;
 
@@ -525,35 +454,35 @@ static void safe_name(const char *s, char *out, size_t len)
 
 /* A failed SQLite call while reading: the message, and VT_EINPUT when the file is not a
  * database at all, VT_EIO otherwise (I/O, corruption, locked past the busy timeout). */
-static int db_fail(struct report *rep, int rc, const char *what)
+int rpt_db_fail(struct report *rep, int rc, const char *what)
 {
 	fprintf(rep->err, "report: %s: %s: %s\n", rep->db_path, what,
 		rep->db ? sqlite3_errmsg(rep->db) : sqlite3_errstr(rc));
 	return rc == SQLITE_NOTADB ? VT_EINPUT : VT_EIO;
 }
 
-static int prep(struct report *rep, sqlite3_stmt **st, const char *sql)
+int rpt_prep(struct report *rep, sqlite3_stmt **st, const char *sql)
 {
 	int rc = sqlite3_prepare_v2(rep->db, sql, -1, st, NULL);
 
 	if (rc != SQLITE_OK) {
 		*st = NULL;
-		return db_fail(rep, rc, "reading the database");
+		return rpt_db_fail(rep, rc, "reading the database");
 	}
 	return VT_OK;
 }
 
 /* The end of a sqlite3_step loop: VT_OK on SQLITE_DONE. */
-static int step_done(struct report *rep, int rc)
+int rpt_step_done(struct report *rep, int rc)
 {
-	return rc == SQLITE_DONE ? VT_OK : db_fail(rep, rc, "reading the database");
+	return rc == SQLITE_DONE ? VT_OK : rpt_db_fail(rep, rc, "reading the database");
 }
 
 /* A one-row, one-column query with ?1 bound to `id` (a count, to size what is loaded next). */
-static int count_of(struct report *rep, const char *sql, const char *id, int64_t *n)
+int rpt_count_of(struct report *rep, const char *sql, const char *id, int64_t *n)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = prep(rep, &st, sql);
+	int rc = rpt_prep(rep, &st, sql);
 
 	if (rc != VT_OK)
 		return rc;
@@ -561,12 +490,12 @@ static int count_of(struct report *rep, const char *sql, const char *id, int64_t
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*n = sqlite3_column_int64(st, 0);
-	rc = rc == SQLITE_ROW ? VT_OK : step_done(rep, rc);
+	rc = rc == SQLITE_ROW ? VT_OK : rpt_step_done(rep, rc);
 	sqlite3_finalize(st);
 	return rc;
 }
 
-static int query_int(struct report *rep, const char *sql, int64_t *out)
+int rpt_query_int(struct report *rep, const char *sql, int64_t *out)
 {
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(rep->db, sql, -1, &st, NULL);
@@ -609,24 +538,24 @@ static int db_open(struct report *rep)
 	}
 	rc = sqlite3_open_v2(rep->db_path, &rep->db, SQLITE_OPEN_READONLY, NULL);
 	if (rc != SQLITE_OK)
-		return db_fail(rep, rc, "cannot open");
+		return rpt_db_fail(rep, rc, "cannot open");
 	sqlite3_busy_timeout(rep->db, STORE_BUSY_TIMEOUT_MS);
-	rc = query_int(rep, "PRAGMA user_version", &ver);
+	rc = rpt_query_int(rep, "PRAGMA user_version", &ver);
 	if (rc == SQLITE_NOTADB) {
 		fprintf(rep->err, "report: %s: not a vtsim results database (not an SQLite file)\n",
 			rep->db_path);
 		return VT_EINPUT;
 	}
 	if (rc != SQLITE_OK)
-		return db_fail(rep, rc, "cannot read");
+		return rpt_db_fail(rep, rc, "cannot read");
 	n = snprintf(sql, sizeof(sql), "SELECT count(*) FROM sqlite_master WHERE type IN "
 				       "('table', 'view') AND name IN (");
 	for (size_t i = 0; i < VT_ARRAY_SIZE(needed); i++)
 		n += snprintf(sql + n, sizeof(sql) - (size_t)n, "%s'%s'", i ? ", " : "", needed[i]);
 	snprintf(sql + n, sizeof(sql) - (size_t)n, ")");
-	rc = query_int(rep, sql, &found);
+	rc = rpt_query_int(rep, sql, &found);
 	if (rc != SQLITE_OK)
-		return db_fail(rep, rc, "cannot read");
+		return rpt_db_fail(rep, rc, "cannot read");
 	if (ver > STORE_SCHEMA_VERSION) {
 		fprintf(rep->err, "report: %s: made by a newer vtsim (schema version %lld; this one "
 				  "reads up to %d)\n", rep->db_path, (long long)ver,
@@ -671,7 +600,7 @@ static int collect_ids(struct report *rep, sqlite3_stmt *st, struct idlist *l)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if (idlist_add(l, (const char *)sqlite3_column_text(st, 0)) != VT_OK)
 			return VT_ENOMEM;
-	return step_done(rep, rc);
+	return rpt_step_done(rep, rc);
 }
 
 /* --run ID: the run whose id is ID or starts with it (hex digits, any case). */
@@ -691,8 +620,8 @@ static int select_run(struct report *rep, const char *arg, struct idlist *l)
 	}
 	for (size_t i = 0; i <= n; i++)
 		want[i] = (char)(arg[i] >= 'A' && arg[i] <= 'F' ? arg[i] - 'A' + 'a' : arg[i]);
-	rc = prep(rep, &st, "SELECT run_id, status FROM runs WHERE lower(substr(run_id, 1, ?2)) "
-			    "= ?1 ORDER BY started_at, rowid");
+	rc = rpt_prep(rep, &st, "SELECT run_id, status FROM runs WHERE lower(substr(run_id, 1, "
+				"?2)) = ?1 ORDER BY started_at, rowid");
 	if (rc != VT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, want, -1, SQLITE_STATIC);
@@ -705,7 +634,7 @@ static int select_run(struct report *rep, const char *arg, struct idlist *l)
 			break;
 		}
 	}
-	rc = rc == SQLITE_NOMEM ? VT_ENOMEM : step_done(rep, rc);
+	rc = rc == SQLITE_NOMEM ? VT_ENOMEM : rpt_step_done(rep, rc);
 	sqlite3_finalize(st);
 	if (rc == VT_OK && found.n == 0) {
 		fprintf(rep->err, "report: %s: no run with id %s\n", rep->db_path, arg);
@@ -733,7 +662,7 @@ static int select_scenario(struct report *rep, const char *name, struct idlist *
 	int64_t nruns = 0;
 	int rc;
 
-	rc = prep(rep, &st, "SELECT l.run_id FROM latest_runs AS l WHERE l.scenario = ?1");
+	rc = rpt_prep(rep, &st, "SELECT l.run_id FROM latest_runs AS l WHERE l.scenario = ?1");
 	if (rc != VT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -741,7 +670,7 @@ static int select_scenario(struct report *rep, const char *name, struct idlist *
 	sqlite3_finalize(st);
 	if (rc != VT_OK || l->n > 0)
 		return rc;
-	rc = count_of(rep, "SELECT count(*) FROM runs WHERE scenario = ?1", name, &nruns);
+	rc = rpt_count_of(rep, "SELECT count(*) FROM runs WHERE scenario = ?1", name, &nruns);
 	if (rc != VT_OK)
 		return rc;
 	if (nruns > 0)
@@ -756,7 +685,7 @@ static int select_scenario(struct report *rep, const char *name, struct idlist *
 static int select_latest(struct report *rep, struct idlist *l)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = prep(rep, &st, "SELECT run_id FROM latest_runs ORDER BY scenario, run_id");
+	int rc = rpt_prep(rep, &st, "SELECT run_id FROM latest_runs ORDER BY scenario, run_id");
 
 	if (rc != VT_OK)
 		return rc;
@@ -775,26 +704,27 @@ static int load_run_row(struct report *rep, struct run *run)
 {
 	struct arena *a = &run->a;
 	sqlite3_stmt *st = NULL;
-	int rc = prep(rep, &st, "SELECT scenario, path, scenario_text, seed, overrides, version, "
-				"plugin_hashes, host, started_at, finished_at, status, duration_ns, "
-				"expectations_failed FROM runs WHERE run_id = ?1");
+	int rc = rpt_prep(rep, &st, "SELECT scenario, path, scenario_text, seed, overrides, "
+				    "version, plugin_hashes, host, started_at, finished_at, "
+				    "status, duration_ns, expectations_failed FROM runs WHERE "
+				    "run_id = ?1");
 
 	if (rc != VT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, run->id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		rc = rc == SQLITE_DONE ? VT_EIO : db_fail(rep, rc, "reading the database");
+		rc = rc == SQLITE_DONE ? VT_EIO : rpt_db_fail(rep, rc, "reading the database");
 		if (rc == VT_EIO)
 			fprintf(rep->err, "report: %s: run %s vanished\n", rep->db_path, run->id);
 		sqlite3_finalize(st);
 		return rc;
 	}
-	run->scenario = col_text(a, st, 0);
+	run->scenario = rpt_col_text(a, st, 0);
 	if (!*run->scenario)
 		run->scenario = "unnamed";
-	run->path = col_text(a, st, 1);
-	run->text = col_text(a, st, 2);
+	run->path = rpt_col_text(a, st, 1);
+	run->text = rpt_col_text(a, st, 2);
 	/* Seeds are unsigned 64-bit, stored with the same bits as a signed integer. */
 	if (sqlite3_column_type(st, 3) == SQLITE_INTEGER)
 		snprintf(run->seed, sizeof(run->seed), "%llu",
@@ -802,15 +732,15 @@ static int load_run_row(struct report *rep, struct run *run)
 	else
 		snprintf(run->seed, sizeof(run->seed), "%s",
 			 sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "?");
-	run->overrides = col_text(a, st, 4);
-	run->version = col_text(a, st, 5);
-	run->plugins = col_text(a, st, 6);
-	run->host = col_text(a, st, 7);
-	run->started = col_text(a, st, 8);
-	run->finished = col_text(a, st, 9);
-	run->status = col_text(a, st, 10);
-	run->duration = col_value(st, 11);
-	run->failed = col_value(st, 12);
+	run->overrides = rpt_col_text(a, st, 4);
+	run->version = rpt_col_text(a, st, 5);
+	run->plugins = rpt_col_text(a, st, 6);
+	run->host = rpt_col_text(a, st, 7);
+	run->started = rpt_col_text(a, st, 8);
+	run->finished = rpt_col_text(a, st, 9);
+	run->status = rpt_col_text(a, st, 10);
+	run->duration = rpt_col_value(st, 11);
+	run->failed = rpt_col_value(st, 12);
 	sqlite3_finalize(st);
 	return VT_OK;
 }
@@ -821,16 +751,16 @@ static int load_arms(struct report *rep, struct run *run)
 	sqlite3_stmt *st = NULL;
 	int64_t n = 0;
 	unsigned i = 0;
-	int rc = count_of(rep, "SELECT count(*) FROM arms WHERE run_id = ?1", run->id, &n);
+	int rc = rpt_count_of(rep, "SELECT count(*) FROM arms WHERE run_id = ?1", run->id, &n);
 
 	if (rc != VT_OK)
 		return rc;
-	run->arms = arena_alloc(a, (size_t)(n > 0 ? n : 1) * sizeof(*run->arms));
+	run->arms = rpt_arena_alloc(a, (size_t)(n > 0 ? n : 1) * sizeof(*run->arms));
 	if (!run->arms)
 		return VT_ENOMEM;
-	rc = prep(rep, &st, "SELECT arm, policy, page, reader, options, host_tsc_stable, "
-			    "host_clocksource, host_tsc_khz, series_interval_ns, violations_dropped, "
-			    "timeline_dropped FROM arms WHERE run_id = ?1 ORDER BY ord, arm");
+	rc = rpt_prep(rep, &st, "SELECT arm, policy, page, reader, options, host_tsc_stable, "
+				"host_clocksource, host_tsc_khz, series_interval_ns, violations_dropped, "
+				"timeline_dropped FROM arms WHERE run_id = ?1 ORDER BY ord, arm");
 	if (rc != VT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, run->id, -1, SQLITE_STATIC);
@@ -838,27 +768,27 @@ static int load_arms(struct report *rep, struct run *run)
 		struct arm *arm = &run->arms[i++];
 		char file[64];
 
-		arm->name = col_text(a, st, 0);
-		arm->policy = col_text(a, st, 1);
-		arm->page = col_text(a, st, 2);
-		arm->reader = col_text(a, st, 3);
-		arm->options = col_text(a, st, 4);
-		arm->tsc_stable = col_value(st, 5);
-		arm->clocksource = col_text(a, st, 6);
-		arm->tsc_khz = col_value(st, 7);
-		arm->series_interval = col_value(st, 8);
-		arm->viol_dropped = col_value(st, 9);
-		arm->tl_dropped = col_value(st, 10);
+		arm->name = rpt_col_text(a, st, 0);
+		arm->policy = rpt_col_text(a, st, 1);
+		arm->page = rpt_col_text(a, st, 2);
+		arm->reader = rpt_col_text(a, st, 3);
+		arm->options = rpt_col_text(a, st, 4);
+		arm->tsc_stable = rpt_col_value(st, 5);
+		arm->clocksource = rpt_col_text(a, st, 6);
+		arm->tsc_khz = rpt_col_value(st, 7);
+		arm->series_interval = rpt_col_value(st, 8);
+		arm->viol_dropped = rpt_col_value(st, 9);
+		arm->tl_dropped = rpt_col_value(st, 10);
 		/* Distinct file names even for arm names that differ only in unsafe characters. */
-		safe_name(arm->name, file, sizeof(file));
-		arm->file = arena_dup(a, file);
+		rpt_safe_name(arm->name, file, sizeof(file));
+		arm->file = rpt_arena_dup(a, file);
 		for (unsigned j = 0; j + 1 < i; j++)
 			if (strcmp(run->arms[j].file, arm->file) == 0)
-				arm->file = arena_printf(a, "%s-%u", file, i);
+				arm->file = rpt_arena_printf(a, "%s-%u", file, i);
 	}
 	if (rc == SQLITE_ROW)
 		rc = SQLITE_DONE;
-	rc = step_done(rep, rc);
+	rc = rpt_step_done(rep, rc);
 	sqlite3_finalize(st);
 	run->narms = i;
 	return rc;
@@ -892,16 +822,16 @@ static int load_metrics(struct report *rep, struct run *run)
 	sqlite3_stmt *st = NULL;
 	unsigned cap = 0;
 	int64_t n64 = 0;
-	int rc = count_of(rep, "SELECT count(DISTINCT metric) FROM metrics WHERE run_id = ?1",
-			  run->id, &n64);
+	int rc = rpt_count_of(rep, "SELECT count(DISTINCT metric) FROM metrics WHERE run_id = ?1",
+			      run->id, &n64);
 
 	if (rc != VT_OK)
 		return rc;
 	cap = (unsigned)n64;
-	run->rows = arena_alloc(a, (cap ? cap : 1) * sizeof(*run->rows));
+	run->rows = rpt_arena_alloc(a, (cap ? cap : 1) * sizeof(*run->rows));
 	if (!run->rows)
 		return VT_ENOMEM;
-	rc = prep(rep, &st, "SELECT arm, metric, value, unit FROM metrics WHERE run_id = ?1");
+	rc = rpt_prep(rep, &st, "SELECT arm, metric, value, unit FROM metrics WHERE run_id = ?1");
 	if (rc != VT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, run->id, -1, SQLITE_STATIC);
@@ -921,18 +851,18 @@ static int load_metrics(struct report *rep, struct run *run)
 			if (run->nrows == cap)
 				continue;
 			r = &run->rows[run->nrows++];
-			r->name = arena_dup(a, name);
+			r->name = rpt_arena_dup(a, name);
 			r->fact = unit && strcmp(unit, "fact") == 0;
 			r->metric = r->fact ? -1 : metric_lookup(name);
-			r->v = arena_alloc(a, (run->narms ? run->narms : 1) * sizeof(*r->v));
+			r->v = rpt_arena_alloc(a, (run->narms ? run->narms : 1) * sizeof(*r->v));
 			if (!r->v) {
 				sqlite3_finalize(st);
 				return VT_ENOMEM;
 			}
 		}
-		r->v[ai] = col_value(st, 2);
+		r->v[ai] = rpt_col_value(st, 2);
 	}
-	rc = step_done(rep, rc);
+	rc = rpt_step_done(rep, rc);
 	sqlite3_finalize(st);
 	if (rc == VT_OK)
 		qsort(run->rows, run->nrows, sizeof(*run->rows), mrow_cmp);
@@ -945,31 +875,31 @@ static int load_expectations(struct report *rep, struct run *run)
 	sqlite3_stmt *st = NULL;
 	unsigned cap = 0;
 	int64_t n64 = 0;
-	int rc = count_of(rep, "SELECT count(*) FROM expectations WHERE run_id = ?1", run->id,
-			  &n64);
+	int rc = rpt_count_of(rep, "SELECT count(*) FROM expectations WHERE run_id = ?1", run->id,
+			      &n64);
 
 	if (rc != VT_OK)
 		return rc;
 	cap = (unsigned)n64;
-	run->exp = arena_alloc(a, (cap ? cap : 1) * sizeof(*run->exp));
+	run->exp = rpt_arena_alloc(a, (cap ? cap : 1) * sizeof(*run->exp));
 	if (!run->exp)
 		return VT_ENOMEM;
-	rc = prep(rep, &st, "SELECT text, held, lhs, rhs FROM expectations WHERE run_id = ?1 "
-			    "ORDER BY ord");
+	rc = rpt_prep(rep, &st, "SELECT text, held, lhs, rhs FROM expectations WHERE run_id = ?1 "
+				"ORDER BY ord");
 	if (rc != VT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, run->id, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && run->nexp < cap) {
 		struct expect *e = &run->exp[run->nexp++];
 
-		e->text = col_text(a, st, 0);
+		e->text = rpt_col_text(a, st, 0);
 		e->held = sqlite3_column_int64(st, 1) != 0;
-		e->lhs = col_value(st, 2);
-		e->rhs = col_value(st, 3);
+		e->lhs = rpt_col_value(st, 2);
+		e->rhs = rpt_col_value(st, 3);
 	}
 	if (rc == SQLITE_ROW)
 		rc = SQLITE_DONE;
-	rc = step_done(rep, rc);
+	rc = rpt_step_done(rep, rc);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -990,19 +920,19 @@ static int load_violations(struct report *rep, struct run *run)
 	struct cell *c;
 	int rc;
 
-	if (!table_init(a, t, run->narms + 1, 3) ||
-	    !table_init(a, &run->viol_first, VT_ARRAY_SIZE(head), REPORT_FIRST_VIOLATIONS))
+	if (!rpt_table_init(a, t, run->narms + 1, 3) ||
+	    !rpt_table_init(a, &run->viol_first, VT_ARRAY_SIZE(head), REPORT_FIRST_VIOLATIONS))
 		return VT_ENOMEM;
 	t->head[0] = "recorded";
 	for (unsigned i = 0; i < run->narms; i++)
 		t->head[i + 1] = run->arms[i].name;
-	rc = prep(rep, &st, "SELECT count(*) FROM violations WHERE run_id = ?1 AND arm = ?2 AND "
-			    "kind = ?3");
+	rc = rpt_prep(rep, &st, "SELECT count(*) FROM violations WHERE run_id = ?1 AND arm = ?2 "
+				"AND kind = ?3");
 	if (rc != VT_OK)
 		return rc;
 	for (size_t k = 0; k < VT_ARRAY_SIZE(kinds) && rc == VT_OK; k++) {
-		c = table_row(t, false);
-		c[0].text = arena_printf(a, "%ss", kinds[k]);
+		c = rpt_table_row(t, false);
+		c[0].text = rpt_arena_printf(a, "%ss", kinds[k]);
 		for (unsigned i = 0; i < run->narms && rc == VT_OK; i++) {
 			int64_t n;
 
@@ -1012,57 +942,57 @@ static int load_violations(struct report *rep, struct run *run)
 			sqlite3_bind_text(st, 3, kinds[k], -1, SQLITE_STATIC);
 			rc = sqlite3_step(st);
 			if (rc != SQLITE_ROW) {
-				rc = step_done(rep, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+				rc = rpt_step_done(rep, rc == SQLITE_DONE ? SQLITE_ERROR : rc);
 				break;
 			}
 			n = sqlite3_column_int64(st, 0);
 			run->nviol += (uint64_t)n;
-			c[i + 1].text = arena_printf(a, "%lld", (long long)n);
+			c[i + 1].text = rpt_arena_printf(a, "%lld", (long long)n);
 			rc = VT_OK;
 		}
 	}
 	sqlite3_finalize(st);
 	if (rc != VT_OK)
 		return rc;
-	c = table_row(t, false);
+	c = rpt_table_row(t, false);
 	c[0].text = "dropped past the cap";
 	for (unsigned i = 0; i < run->narms; i++) {
 		char v[32];
 
-		fmt_value(&run->arms[i].viol_dropped, -1, v, sizeof(v));
-		c[i + 1].text = arena_dup(a, v);
+		rpt_fmt_value(&run->arms[i].viol_dropped, -1, v, sizeof(v));
+		c[i + 1].text = rpt_arena_dup(a, v);
 	}
 
 	for (size_t i = 0; i < VT_ARRAY_SIZE(head); i++)
 		run->viol_first.head[i] = head[i];
 	run->viol_first.text[1] = run->viol_first.text[9] = true;
-	rc = prep(rep, &st, "SELECT arm, kind, t_ns, vcpu, pcpu, prev_vcpu, prev_ns, value_ns, "
-			    "delta_ns, context FROM violations WHERE run_id = ?1 AND kind <> "
-			    "'expectation' ORDER BY t_ns, rowid LIMIT ?2");
+	rc = rpt_prep(rep, &st, "SELECT arm, kind, t_ns, vcpu, pcpu, prev_vcpu, prev_ns, value_ns, "
+				"delta_ns, context FROM violations WHERE run_id = ?1 AND kind <> "
+				"'expectation' ORDER BY t_ns, rowid LIMIT ?2");
 	if (rc != VT_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, run->id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, REPORT_FIRST_VIOLATIONS);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct value t_ns = col_value(st, 2);
+		struct value t_ns = rpt_col_value(st, 2);
 
-		c = table_row(&run->viol_first, false);
+		c = rpt_table_row(&run->viol_first, false);
 		if (!c)
 			continue;
-		c[0].text = col_text(a, st, 0);
-		c[1].text = col_text(a, st, 1);
+		c[0].text = rpt_col_text(a, st, 0);
+		c[1].text = rpt_col_text(a, st, 1);
 		if (t_ns.type == V_INT)
-			c[2].text = arena_printf(a, "%.9f", (double)t_ns.i / 1e9);
+			c[2].text = rpt_arena_printf(a, "%.9f", (double)t_ns.i / 1e9);
 		for (int k = 3; k < 9; k++) {
-			struct value v = col_value(st, k);
+			struct value v = rpt_col_value(st, k);
 			char buf[32];
 
-			fmt_value(&v, -1, buf, sizeof(buf));
-			c[k].text = v.type == V_NULL ? "" : arena_dup(a, buf);
+			rpt_fmt_value(&v, -1, buf, sizeof(buf));
+			c[k].text = v.type == V_NULL ? "" : rpt_arena_dup(a, buf);
 		}
-		c[9].text = col_text(a, st, 9);
+		c[9].text = rpt_col_text(a, st, 9);
 	}
-	rc = step_done(rep, rc);
+	rc = rpt_step_done(rep, rc);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -1070,8 +1000,8 @@ static int load_violations(struct report *rep, struct run *run)
 static int load_timeline(struct report *rep, struct run *run)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = prep(rep, &st, "SELECT kind, t_ns, length_ns, vcpu, from_cpu, to_cpu FROM "
-				"timeline WHERE run_id = ?1 AND arm = ?2 ORDER BY t_ns, seq");
+	int rc = rpt_prep(rep, &st, "SELECT kind, t_ns, length_ns, vcpu, from_cpu, to_cpu FROM "
+				    "timeline WHERE run_id = ?1 AND arm = ?2 ORDER BY t_ns, seq");
 
 	if (rc != VT_OK)
 		return rc;
@@ -1102,16 +1032,16 @@ static int load_timeline(struct report *rep, struct run *run)
 			for (int k = 0; k < TLK_COUNT; k++)
 				if (kind && strcmp(kind, tl_kinds[k]) == 0)
 					e->kind = k;
-			e->t = col_value(st, 1);
-			e->len = col_value(st, 2);
-			e->vcpu = col_value(st, 3);
-			e->from = col_value(st, 4);
-			e->to = col_value(st, 5);
+			e->t = rpt_col_value(st, 1);
+			e->len = rpt_col_value(st, 2);
+			e->vcpu = rpt_col_value(st, 3);
+			e->from = rpt_col_value(st, 4);
+			e->to = rpt_col_value(st, 5);
 			if (e->vcpu.type == V_INT && e->vcpu.i >= 0 && e->vcpu.i < 65536 &&
 			    (unsigned)e->vcpu.i + 1 > run->nvcpus)
 				run->nvcpus = (unsigned)e->vcpu.i + 1;
 		}
-		rc = step_done(rep, rc);
+		rc = rpt_step_done(rep, rc);
 	}
 	sqlite3_finalize(st);
 	if (rc != VT_OK)
@@ -1154,17 +1084,17 @@ static int load_run(struct report *rep, struct run *run)
 	if (rc != VT_OK)
 		return rc;
 	snprintf(run->short_id, sizeof(run->short_id), "%.8s", run->id);
-	safe_name(run->scenario, name, sizeof(name));
-	run->sub = arena_printf(&run->a, "%s-%s", name, run->short_id);
+	rpt_safe_name(run->scenario, name, sizeof(name));
+	run->sub = rpt_arena_printf(&run->a, "%s-%s", name, run->short_id);
 	if (!path_in(run->out.dir, sizeof(run->out.dir), rep->out_dir, run->sub)) {
 		fprintf(rep->err, "report: %s: path too long\n", rep->out_dir);
 		return VT_EIO;
 	}
 	run->out.a = &run->a;
-	run->out.title = arena_printf(&run->a, "%s %s", run->scenario, run->short_id);
+	run->out.title = rpt_arena_printf(&run->a, "%s %s", run->scenario, run->short_id);
 	/* error, warps, cdf, a timeline, and per arm a divergence plot and maybe a timeline. */
 	run->out.cap = 4 + 2 * run->narms;
-	run->out.plots = arena_alloc(&run->a, run->out.cap * sizeof(*run->out.plots));
+	run->out.plots = rpt_arena_alloc(&run->a, run->out.cap * sizeof(*run->out.plots));
 	return run->out.plots && !run->a.failed ? VT_OK : VT_ENOMEM;
 }
 
@@ -1205,11 +1135,6 @@ static char *load_template(struct report *rep, const char *name)
 	return builtin ? strdup(builtin) : NULL;
 }
 
-struct subst {
-	const char *key;
-	const char *val;
-};
-
 /* The template with every @KEY@ of `s` replaced; other text (and unknown keys) kept. */
 static void fill_template(struct strbuf *b, const char *tpl, const struct subst *s, size_t ns)
 {
@@ -1220,7 +1145,7 @@ static void fill_template(struct strbuf *b, const char *tpl, const struct subst 
 		bool done = false;
 
 		if (!at) {
-			sb_puts(b, p);
+			rpt_sb_puts(b, p);
 			break;
 		}
 		sb_add(b, p, (size_t)(at - p));
@@ -1229,7 +1154,7 @@ static void fill_template(struct strbuf *b, const char *tpl, const struct subst 
 			size_t klen = strlen(s[i].key);
 
 			if ((size_t)(end - at - 1) == klen && strncmp(at + 1, s[i].key, klen) == 0) {
-				sb_puts(b, s[i].val);
+				rpt_sb_puts(b, s[i].val);
 				p = end + 1;
 				done = true;
 			}
@@ -1242,14 +1167,14 @@ static void fill_template(struct strbuf *b, const char *tpl, const struct subst 
 }
 
 /* Text for a gnuplot single-quoted string: ' is written '', a control character as a space. */
-static const char *gp_quote(struct arena *a, const char *s)
+const char *rpt_gp_quote(struct arena *a, const char *s)
 {
 	size_t n = strlen(s), quotes = 0;
 	char *p, *o;
 
 	for (size_t i = 0; i < n; i++)
 		quotes += s[i] == '\'';
-	p = arena_alloc(a, n + quotes + 1);
+	p = rpt_arena_alloc(a, n + quotes + 1);
 	if (!p)
 		return "";
 	o = p;
@@ -1264,8 +1189,8 @@ static const char *gp_quote(struct arena *a, const char *s)
 
 /* Writes <plot>.gp into o from template `tpl` and records the plot; s[0..2] are filled here
  * (NAME, DATA, RUN), the template's own keys follow. */
-static int write_script(struct report *rep, struct outdir *o, const char *tpl, const char *name,
-			int rank, const char *caption, struct subst *s, size_t ns)
+int rpt_write_script(struct report *rep, struct outdir *o, const char *tpl, const char *name,
+		     int rank, const char *caption, struct subst *s, size_t ns)
 {
 	struct strbuf b = { 0 };
 	char *text;
@@ -1281,8 +1206,8 @@ static int write_script(struct report *rep, struct outdir *o, const char *tpl, c
 	if (!text)
 		return VT_ENOMEM;
 	s[0] = (struct subst){ "NAME", name };
-	s[1] = (struct subst){ "DATA", arena_printf(o->a, "%s.dat", name) };
-	s[2] = (struct subst){ "RUN", gp_quote(o->a, o->title) };
+	s[1] = (struct subst){ "DATA", rpt_arena_printf(o->a, "%s.dat", name) };
+	s[2] = (struct subst){ "RUN", rpt_gp_quote(o->a, o->title) };
 	fill_template(&b, text, s, ns);
 	free(text);
 	if (b.oom || o->a->failed) {
@@ -1290,19 +1215,19 @@ static int write_script(struct report *rep, struct outdir *o, const char *tpl, c
 		return VT_ENOMEM;
 	}
 	snprintf(file, sizeof(file), "%s.gp", name);
-	f = open_out(rep, o, file);
+	f = rpt_open_out(rep, o, file);
 	if (!f) {
 		free(b.p);
 		return VT_EIO;
 	}
-	fputs(sb_str(&b), f);
+	fputs(rpt_sb_str(&b), f);
 	free(b.p);
-	rc = close_out(rep, o, file, f);
+	rc = rpt_close_out(rep, o, file, f);
 	if (rc != VT_OK)
 		return rc;
 	p = &o->plots[o->nplots++];
-	p->name = arena_dup(o->a, name);
-	p->caption = arena_dup(o->a, caption);
+	p->name = rpt_arena_dup(o->a, name);
+	p->caption = rpt_arena_dup(o->a, caption);
 	p->rank = rank;
 	return o->a->failed ? VT_ENOMEM : VT_OK;
 }
@@ -1325,7 +1250,7 @@ static void error_unit(uint64_t max_abs, const char **unit, const char **div)
 static const char *xmax(struct run *run, bool any)
 {
 	if (run->duration.type == V_INT && run->duration.i > 0)
-		return arena_printf(&run->a, "%.9g", (double)run->duration.i / 1e9);
+		return rpt_arena_printf(&run->a, "%.9g", (double)run->duration.i / 1e9);
 	return any ? "*" : "1";
 }
 
@@ -1353,12 +1278,12 @@ static int write_series(struct report *rep, struct run *run)
 	const char *unit, *div;
 	int rc;
 
-	rc = prep(rep, &st, "SELECT t_ns, vcpu, guest_ns, error_ns FROM series WHERE run_id = ?1 "
-			    "AND arm = ?2 ORDER BY vcpu, t_ns");
+	rc = rpt_prep(rep, &st, "SELECT t_ns, vcpu, guest_ns, error_ns FROM series WHERE "
+				"run_id = ?1 AND arm = ?2 ORDER BY vcpu, t_ns");
 	if (rc != VT_OK)
 		return rc;
-	fe = open_out(rep, &run->out, "error.dat");
-	fc = fe ? open_out(rep, &run->out, "cdf.dat") : NULL;
+	fe = rpt_open_out(rep, &run->out, "error.dat");
+	fc = fe ? rpt_open_out(rep, &run->out, "cdf.dat") : NULL;
 	if (!fe || !fc) {
 		rc = VT_EIO;
 		goto out;
@@ -1378,7 +1303,7 @@ static int write_series(struct report *rep, struct run *run)
 		bool any = false;
 
 		snprintf(dname, sizeof(dname), "divergence-%s.dat", arm->file);
-		fd = open_out(rep, &run->out, dname);
+		fd = rpt_open_out(rep, &run->out, dname);
 		if (!fd) {
 			rc = VT_EIO;
 			goto out;
@@ -1392,8 +1317,8 @@ static int write_series(struct report *rep, struct run *run)
 		sqlite3_bind_text(st, 1, run->id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, arm->name, -1, SQLITE_STATIC);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			struct value t = col_value(st, 0), v = col_value(st, 1), g = col_value(st, 2),
-				     e = col_value(st, 3);
+			struct value t = rpt_col_value(st, 0), v = rpt_col_value(st, 1),
+				     g = rpt_col_value(st, 2), e = rpt_col_value(st, 3);
 			int64_t vcpu = v.type == V_INT ? v.i : -1;
 			char num[32];
 
@@ -1404,7 +1329,7 @@ static int write_series(struct report *rep, struct run *run)
 					(long long)vcpu, n);
 				snprintf(num, sizeof(num), "%s%lld", vcpus.len ? " " : "",
 					 (long long)vcpu);
-				sb_puts(&vcpus, num);
+				rpt_sb_puts(&vcpus, num);
 				n++;
 				last_vcpu = vcpu;
 				any = true;
@@ -1414,13 +1339,13 @@ static int write_series(struct report *rep, struct run *run)
 			for (int k = 0; k < 2; k++) {
 				FILE *f = k ? fd : fe;
 
-				data_col(f, &t);
+				rpt_data_col(f, &t);
 				fputc(' ', f);
-				data_col(f, &v);
+				rpt_data_col(f, &v);
 				fputc(' ', f);
-				data_col(f, &g);
+				rpt_data_col(f, &g);
 				fputc(' ', f);
-				data_col(f, &e);
+				rpt_data_col(f, &e);
 				fputc('\n', f);
 			}
 			if (e.type == V_INT) {
@@ -1441,7 +1366,7 @@ static int write_series(struct report *rep, struct run *run)
 				arm->nseries++;
 			}
 		}
-		rc = step_done(rep, rc);
+		rc = rpt_step_done(rep, rc);
 		if (rc != VT_OK) {
 			free(vcpus.p);
 			goto out;
@@ -1450,9 +1375,9 @@ static int write_series(struct report *rep, struct run *run)
 			fputs("NaN NaN NaN NaN\n", fe);
 			fputs("NaN NaN NaN NaN\n", fd);
 		}
-		rc = close_out(rep, &run->out, dname, fd);
+		rc = rpt_close_out(rep, &run->out, dname, fd);
 		fd = NULL;
-		arm->vcpus = arena_dup(a, sb_str(&vcpus));
+		arm->vcpus = rpt_arena_dup(a, rpt_sb_str(&vcpus));
 		if (vcpus.oom)
 			a->failed = true;
 		free(vcpus.p);
@@ -1468,8 +1393,8 @@ static int write_series(struct report *rep, struct run *run)
 				(double)(k + 1) / (double)arm->nseries);
 		if (arm->nseries == 0)
 			fputs("NaN NaN\n", fc);
-		sb_puts(&arms, i ? " " : "");
-		sb_puts(&arms, gp_quote(a, arm->name));
+		rpt_sb_puts(&arms, i ? " " : "");
+		rpt_sb_puts(&arms, rpt_gp_quote(a, arm->name));
 		if (max_arm > max_all)
 			max_all = max_arm;
 		total += arm->nseries;
@@ -1478,23 +1403,24 @@ static int write_series(struct report *rep, struct run *run)
 		error_unit(max_arm, &unit, &div);
 		snprintf(dname, sizeof(dname), "divergence-%s", arm->file);
 		s[3] = (struct subst){ "VCPUS", arm->vcpus };
-		s[4] = (struct subst){ "ROWS", arena_printf(a, "%llu",
-							    (unsigned long long)arm->nseries) };
+		s[4] = (struct subst){ "ROWS", rpt_arena_printf(a, "%llu",
+								(unsigned long long)arm->nseries) };
 		s[5] = (struct subst){ "YDIV", div };
 		s[6] = (struct subst){ "YUNIT", unit };
 		s[7] = (struct subst){ "XMAX", xmax(run, any) };
-		s[8] = (struct subst){ "ARM", gp_quote(a, arm->name) };
-		rc = write_script(rep, &run->out, "divergence", dname, RANK_DIVERGENCE + (int)i,
-				  arena_printf(a, "Arm %s: each vCPU's clock error against true time "
-						  "(the distance between lines is the divergence "
-						  "between vCPUs)", arm->name), s, 9);
+		s[8] = (struct subst){ "ARM", rpt_gp_quote(a, arm->name) };
+		rc = rpt_write_script(rep, &run->out, "divergence", dname, RANK_DIVERGENCE + (int)i,
+				      rpt_arena_printf(a, "Arm %s: each vCPU's clock error "
+							  "against true time (the distance "
+							  "between lines is the divergence "
+							  "between vCPUs)", arm->name), s, 9);
 		if (rc != VT_OK)
 			goto out;
 	}
-	rc = close_out(rep, &run->out, "error.dat", fe);
+	rc = rpt_close_out(rep, &run->out, "error.dat", fe);
 	fe = NULL;
 	if (rc == VT_OK)
-		rc = close_out(rep, &run->out, "cdf.dat", fc);
+		rc = rpt_close_out(rep, &run->out, "cdf.dat", fc);
 	fc = NULL;
 	if (rc != VT_OK)
 		goto out;
@@ -1503,18 +1429,18 @@ static int write_series(struct report *rep, struct run *run)
 		goto out;
 	}
 	error_unit(max_all, &unit, &div);
-	s[3] = (struct subst){ "ARMS", sb_str(&arms) };
-	s[4] = (struct subst){ "ROWS", arena_printf(a, "%llu", (unsigned long long)total) };
+	s[3] = (struct subst){ "ARMS", rpt_sb_str(&arms) };
+	s[4] = (struct subst){ "ROWS", rpt_arena_printf(a, "%llu", (unsigned long long)total) };
 	s[5] = (struct subst){ "YDIV", div };
 	s[6] = (struct subst){ "YUNIT", unit };
 	s[7] = (struct subst){ "XMAX", xmax(run, total > 0) };
-	rc = write_script(rep, &run->out, "error", "error", RANK_ERROR,
-			  "Guest clock error against true time (every vCPU; one colour per arm)",
-			  s, 8);
+	rc = rpt_write_script(rep, &run->out, "error", "error", RANK_ERROR,
+			      "Guest clock error against true time (every vCPU; one colour "
+			      "per arm)", s, 8);
 	if (rc == VT_OK)
-		rc = write_script(rep, &run->out, "cdf", "cdf", RANK_CDF,
-				  "Distribution of |guest clock - true time| over the samples (CDF)",
-				  s, 5);
+		rc = rpt_write_script(rep, &run->out, "cdf", "cdf", RANK_CDF,
+				      "Distribution of |guest clock - true time| over the "
+				      "samples (CDF)", s, 5);
 out:
 	if (fd)
 		fclose(fd);
@@ -1536,7 +1462,7 @@ static int write_warps(struct report *rep, struct run *run)
 	bool have[VT_ARRAY_SIZE(col)] = { false };
 	char cols[16] = "";
 	double ymax = 0;
-	FILE *f = open_out(rep, &run->out, "warps.dat");
+	FILE *f = rpt_open_out(rep, &run->out, "warps.dat");
 	int rc;
 
 	if (!f)
@@ -1552,14 +1478,14 @@ static int write_warps(struct report *rep, struct run *run)
 				if (run->rows[r].metric == col[k])
 					v = &run->rows[r].v[i];
 			fputc(' ', f);
-			data_col(f, v);
+			rpt_data_col(f, v);
 			have[k] |= v->type != V_NULL;
-			if (v->type != V_NULL && value_num(v) > ymax)
-				ymax = value_num(v);
+			if (v->type != V_NULL && rpt_value_num(v) > ymax)
+				ymax = rpt_value_num(v);
 		}
 		fputc('\n', f);
 	}
-	rc = close_out(rep, &run->out, "warps.dat", f);
+	rc = rpt_close_out(rep, &run->out, "warps.dat", f);
 	if (rc != VT_OK)
 		return rc;
 	/* gnuplot refuses a histogram column without a single value: list those that have one
@@ -1569,9 +1495,9 @@ static int write_warps(struct report *rep, struct run *run)
 			snprintf(cols + strlen(cols), sizeof(cols) - strlen(cols), "%s%zu",
 				 cols[0] ? " " : "", k + 2);
 	s[3] = (struct subst){ "YMAX", ymax > 0 ? "*" : "1" };
-	s[4] = (struct subst){ "COLS", arena_dup(&run->a, cols) };
-	return write_script(rep, &run->out, "warps", "warps", RANK_WARPS,
-			    "Warps, stalls and backsteps per arm (counts over the run)", s, 5);
+	s[4] = (struct subst){ "COLS", rpt_arena_dup(&run->a, cols) };
+	return rpt_write_script(rep, &run->out, "warps", "warps", RANK_WARPS,
+				"Warps, stalls and backsteps per arm (counts over the run)", s, 5);
 }
 
 /* timeline.dat (or timeline-ARM.dat): migrations, stalls, pauses, one data set each. */
@@ -1584,13 +1510,13 @@ static int write_timeline(struct report *rep, struct run *run)
 
 	for (unsigned i = 0; i < n && rc == VT_OK; i++) {
 		const struct arm *arm = &run->arms[i];
-		const char *name = run->tl_same ? "timeline" : arena_printf(a, "timeline-%s",
-									    arm->file);
-		const char *file = arena_printf(a, "%s.dat", name);
+		const char *name = run->tl_same ? "timeline" : rpt_arena_printf(a, "timeline-%s",
+										arm->file);
+		const char *file = rpt_arena_printf(a, "%s.dat", name);
 		const char *note = "", *caption;
 		struct subst s[7];
 		bool any = false;
-		FILE *f = open_out(rep, &run->out, file);
+		FILE *f = rpt_open_out(rep, &run->out, file);
 
 		if (!f)
 			return VT_EIO;
@@ -1607,40 +1533,41 @@ static int write_timeline(struct report *rep, struct run *run)
 
 				if (e->kind != shown[k])
 					continue;
-				data_col(f, &e->t);
+				rpt_data_col(f, &e->t);
 				fputc(' ', f);
-				data_col(f, &e->len);
+				rpt_data_col(f, &e->len);
 				fputc(' ', f);
-				data_col(f, &e->vcpu);
+				rpt_data_col(f, &e->vcpu);
 				fputc(' ', f);
-				data_col(f, &e->from);
+				rpt_data_col(f, &e->from);
 				fputc(' ', f);
-				data_col(f, &e->to);
+				rpt_data_col(f, &e->to);
 				fputc('\n', f);
 				some = any = true;
 			}
 			if (!some)
 				fputs("NaN NaN NaN NaN NaN\n", f);
 		}
-		rc = close_out(rep, &run->out, file, f);
+		rc = rpt_close_out(rep, &run->out, file, f);
 		if (rc != VT_OK)
 			return rc;
 		if (run->tl_same && run->narms > 1)
 			note = "every arm saw the same load";
 		if (arm->tl_dropped.type == V_INT && arm->tl_dropped.i > 0)
-			note = arena_printf(a, "%s%s%lld later events not shown (past the recording "
-					       "cap)", note, *note ? "; " : "",
-					    (long long)arm->tl_dropped.i);
-		caption = arena_printf(a, "Timeline of the load, arm %s%s%s%s: migrations as points "
-				       "where the vCPU lands, stalls and VM pauses as bars",
-				       arm->name, *note ? " (" : "", note, *note ? ")" : "");
-		s[3] = (struct subst){ "ARM", gp_quote(a, arm->name) };
-		s[4] = (struct subst){ "NOTE", gp_quote(a, note) };
-		s[5] = (struct subst){ "NVCPUS", arena_printf(a, "%u", run->nvcpus ? run->nvcpus
-										   : 1) };
+			note = rpt_arena_printf(a, "%s%s%lld later events not shown (past the "
+						   "recording cap)", note, *note ? "; " : "",
+						(long long)arm->tl_dropped.i);
+		caption = rpt_arena_printf(a, "Timeline of the load, arm %s%s%s%s: migrations as "
+					   "points where the vCPU lands, stalls and VM pauses "
+					   "as bars", arm->name, *note ? " (" : "", note,
+					   *note ? ")" : "");
+		s[3] = (struct subst){ "ARM", rpt_gp_quote(a, arm->name) };
+		s[4] = (struct subst){ "NOTE", rpt_gp_quote(a, note) };
+		s[5] = (struct subst){ "NVCPUS", rpt_arena_printf(a, "%u", run->nvcpus ? run->nvcpus
+										       : 1) };
 		s[6] = (struct subst){ "XMAX", xmax(run, any) };
-		rc = write_script(rep, &run->out, "timeline", name, RANK_TIMELINE + (int)i,
-				  caption, s, 7);
+		rc = rpt_write_script(rep, &run->out, "timeline", name, RANK_TIMELINE + (int)i,
+				      caption, s, 7);
 	}
 	return rc;
 }
@@ -1747,7 +1674,7 @@ static bool nonempty(const char *dir, const char *name, const char *ext)
 }
 
 /* Draws every plot scripted into o; failures are messages, never errors of the report. */
-static void draw(struct report *rep, struct outdir *o)
+void rpt_draw(struct report *rep, struct outdir *o)
 {
 	char msg[REPORT_GNUPLOT_MSG];
 
@@ -1802,14 +1729,14 @@ static void draw(struct report *rep, struct outdir *o)
 /* ---- report.md ------------------------------------------------------------------------- */
 
 /* Markdown inline code: `s`, or `` s `` when s has a backtick. */
-static void md_code(FILE *f, const char *s)
+void rpt_md_code(FILE *f, const char *s)
 {
 	bool tick = strchr(s, '`') != NULL;
 
 	fprintf(f, "%s%s%s", tick ? "`` " : "`", s, tick ? " ``" : "`");
 }
 
-static void md_cell(FILE *f, const char *s)
+void rpt_md_cell(FILE *f, const char *s)
 {
 	for (; *s; s++) {
 		if (*s == '|')
@@ -1821,12 +1748,12 @@ static void md_cell(FILE *f, const char *s)
 	}
 }
 
-static void md_table(FILE *f, const struct table *t)
+void rpt_md_table(FILE *f, const struct table *t)
 {
 	fputc('|', f);
 	for (unsigned c = 0; c < t->ncols; c++) {
 		fputc(' ', f);
-		md_cell(f, t->head[c]);
+		rpt_md_cell(f, t->head[c]);
 		fputs(" |", f);
 	}
 	fputs("\n|", f);
@@ -1841,14 +1768,14 @@ static void md_table(FILE *f, const struct table *t)
 			fputc(' ', f);
 			if (t->section[r] && c == 0) {
 				fputs("*", f);
-				md_cell(f, row[c].text);
+				rpt_md_cell(f, row[c].text);
 				fputs("*", f);
 			} else if (row[c].bold && row[c].text[0]) {
 				fputs("**", f);
-				md_cell(f, row[c].text);
+				rpt_md_cell(f, row[c].text);
 				fputs("**", f);
 			} else {
-				md_cell(f, row[c].text);
+				rpt_md_cell(f, row[c].text);
 			}
 			fputs(" |", f);
 		}
@@ -1873,7 +1800,7 @@ static unsigned held_count(const struct run *run)
 
 /* Each plot of o under its caption: the PNG with links to the SVG, data and script, or where
  * its data is when it was not drawn. */
-static void md_plots(FILE *f, const struct outdir *o)
+void rpt_md_plots(FILE *f, const struct outdir *o)
 {
 	for (unsigned i = 0; i < o->nplots; i++) {
 		const struct plot *p = &o->plots[i];
@@ -1899,7 +1826,7 @@ static const char bold_note[] =
 
 static int write_markdown(struct report *rep, struct run *run)
 {
-	FILE *f = open_out(rep, &run->out, "report.md");
+	FILE *f = rpt_open_out(rep, &run->out, "report.md");
 	size_t fence = 3, tick = 0;
 
 	if (!f)
@@ -1908,7 +1835,7 @@ static int write_markdown(struct report *rep, struct run *run)
 	fprintf(f, "- scenario: **%s**", run->scenario);
 	if (*run->path) {
 		fputs(" (", f);
-		md_code(f, run->path);
+		rpt_md_code(f, run->path);
 		fputs(")", f);
 	}
 	fprintf(f, "\n- run id: `%s`\n- seed: %s\n", run->id, run->seed);
@@ -1931,19 +1858,19 @@ static int write_markdown(struct report *rep, struct run *run)
 			snprintf(one, sizeof(one), "--set %.*s", (int)(n < 400 ? n : 400), p);
 			fputc(' ', f);
 			if (n)
-				md_code(f, one);
+				rpt_md_code(f, one);
 			p += n + (p[n] == '\n');
 		}
 		fputc('\n', f);
 	}
 	if (*run->plugins) {
 		fputs("- reader plugins: ", f);
-		md_cell(f, run->plugins);
+		rpt_md_cell(f, run->plugins);
 		fputc('\n', f);
 	}
 
 	fputs("\n## Comparison\n\n", f);
-	md_table(f, &run->cmp);
+	rpt_md_table(f, &run->cmp);
 	fprintf(f, "\n%s\n", bold_note);
 
 	fputs("\n## Expectations\n\n", f);
@@ -1953,7 +1880,7 @@ static int write_markdown(struct report *rep, struct run *run)
 
 		expect_line(e, lhs, rhs, sizeof(lhs));
 		fputs(e->held ? "- held: " : "- **FAILED**: ", f);
-		md_code(f, e->text);
+		rpt_md_code(f, e->text);
 		fprintf(f, " (%s vs %s)\n", lhs, rhs);
 	}
 	if (run->nexp)
@@ -1962,14 +1889,14 @@ static int write_markdown(struct report *rep, struct run *run)
 		fputs("The scenario has no expectations.\n", f);
 
 	fputs("\n## Violations\n\n", f);
-	md_table(f, &run->viol_count);
+	rpt_md_table(f, &run->viol_count);
 	if (run->viol_first.nrows) {
 		fprintf(f, "\nThe first %u, in time order:\n\n", run->viol_first.nrows);
-		md_table(f, &run->viol_first);
+		rpt_md_table(f, &run->viol_first);
 	}
 
 	fputs("\n## Plots\n", f);
-	md_plots(f, &run->out);
+	rpt_md_plots(f, &run->out);
 
 	/* A fence longer than any run of backticks in the scenario. */
 	for (const char *p = run->text; *p; p++) {
@@ -1987,12 +1914,12 @@ static int write_markdown(struct report *rep, struct run *run)
 	for (size_t i = 0; i < fence; i++)
 		fputc('`', f);
 	fputc('\n', f);
-	return close_out(rep, &run->out, "report.md", f);
+	return rpt_close_out(rep, &run->out, "report.md", f);
 }
 
 /* ---- index.html -------------------------------------------------------------------------- */
 
-static void html_esc(FILE *f, const char *s)
+void rpt_html_esc(FILE *f, const char *s)
 {
 	for (; *s; s++) {
 		switch (*s) {
@@ -2006,12 +1933,12 @@ static void html_esc(FILE *f, const char *s)
 	}
 }
 
-static void html_table(FILE *f, const struct table *t)
+void rpt_html_table(FILE *f, const struct table *t)
 {
 	fputs("<table>\n<thead><tr>", f);
 	for (unsigned c = 0; c < t->ncols; c++) {
 		fputs(t->text[c] ? "<th class=\"name\">" : "<th>", f);
-		html_esc(f, t->head[c]);
+		rpt_html_esc(f, t->head[c]);
 		fputs("</th>", f);
 	}
 	fputs("</tr></thead>\n<tbody>\n", f);
@@ -2020,7 +1947,7 @@ static void html_table(FILE *f, const struct table *t)
 
 		if (t->section[r]) {
 			fprintf(f, "<tr class=\"section\"><th colspan=\"%u\">", t->ncols);
-			html_esc(f, row[0].text);
+			rpt_html_esc(f, row[0].text);
 			fputs("</th></tr>\n", f);
 			continue;
 		}
@@ -2030,7 +1957,7 @@ static void html_table(FILE *f, const struct table *t)
 									       : "<td>", f);
 			if (row[c].bold)
 				fputs("<strong>", f);
-			html_esc(f, row[c].text);
+			rpt_html_esc(f, row[c].text);
 			if (row[c].bold)
 				fputs("</strong>", f);
 			fputs("</td>", f);
@@ -2060,7 +1987,7 @@ static bool html_png(FILE *f, const struct outdir *o, const struct plot *p)
 	}
 	report_base64(png, len, b64);
 	fputs("<img alt=\"", f);
-	html_esc(f, p->caption);
+	rpt_html_esc(f, p->caption);
 	fputs("\" src=\"data:image/png;base64,", f);
 	fputs(b64, f);
 	fputs("\">\n", f);
@@ -2070,13 +1997,13 @@ static bool html_png(FILE *f, const struct outdir *o, const struct plot *p)
 }
 
 /* Each plot of o as a figure: its caption and the PNG embedded, or where its data is. */
-static void html_plots(FILE *f, const struct outdir *o)
+void rpt_html_plots(FILE *f, const struct outdir *o)
 {
 	for (unsigned i = 0; i < o->nplots; i++) {
 		const struct plot *p = &o->plots[i];
 
 		fputs("<figure>\n<figcaption>", f);
-		html_esc(f, p->caption);
+		rpt_html_esc(f, p->caption);
 		fputs("</figcaption>\n", f);
 		if (!p->png || !html_png(f, o, p))
 			fprintf(f, "<p class=\"note\">Not drawn (gnuplot missing or failed): the data "
@@ -2086,7 +2013,7 @@ static void html_plots(FILE *f, const struct outdir *o)
 	}
 }
 
-static const char html_style[] =
+const char rpt_html_style[] =
 	"body { font-family: system-ui, sans-serif; color: #1a1a1a; max-width: 1100px;"
 	" margin: 2em auto; padding: 0 1em; line-height: 1.4; }\n"
 	"h1 { font-size: 1.5em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; }\n"
@@ -2109,55 +2036,55 @@ static const char html_style[] =
 
 static int write_html(struct report *rep, struct run *run)
 {
-	FILE *f = open_out(rep, &run->out, "index.html");
+	FILE *f = rpt_open_out(rep, &run->out, "index.html");
 
 	if (!f)
 		return VT_EIO;
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>"
 	      "vtsim report: ", f);
-	html_esc(f, run->scenario);
+	rpt_html_esc(f, run->scenario);
 	fprintf(f, " %s</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>vtsim report: ",
-		run->short_id, html_style);
-	html_esc(f, run->scenario);
+		run->short_id, rpt_html_style);
+	rpt_html_esc(f, run->scenario);
 	fprintf(f, ", run %s</h1>\n<dl class=\"meta\">\n<dt>scenario</dt><dd>", run->short_id);
-	html_esc(f, run->scenario);
+	rpt_html_esc(f, run->scenario);
 	if (*run->path) {
 		fputs(" (<code>", f);
-		html_esc(f, run->path);
+		rpt_html_esc(f, run->path);
 		fputs("</code>)", f);
 	}
 	fprintf(f, "</dd>\n<dt>run id</dt><dd><code>%s</code></dd>\n<dt>seed</dt><dd>", run->id);
-	html_esc(f, run->seed);
+	rpt_html_esc(f, run->seed);
 	fputs("</dd>\n", f);
 	if (run->duration.type == V_INT)
 		fprintf(f, "<dt>duration</dt><dd>%.3f s of simulated time</dd>\n",
 			(double)run->duration.i / 1e9);
 	fputs("<dt>run</dt><dd>started ", f);
-	html_esc(f, *run->started ? run->started : "?");
+	rpt_html_esc(f, *run->started ? run->started : "?");
 	fputs(", finished ", f);
-	html_esc(f, *run->finished ? run->finished : "?");
+	rpt_html_esc(f, *run->finished ? run->finished : "?");
 	if (*run->host) {
 		fputs(" on ", f);
-		html_esc(f, run->host);
+		rpt_html_esc(f, run->host);
 	}
 	if (*run->version) {
 		fputs(", vtsim ", f);
-		html_esc(f, run->version);
+		rpt_html_esc(f, run->version);
 	}
 	fputs("</dd>\n", f);
 	if (*run->overrides) {
 		fputs("<dt>overrides</dt><dd><code>", f);
-		html_esc(f, run->overrides);
+		rpt_html_esc(f, run->overrides);
 		fputs("</code></dd>\n", f);
 	}
 	if (*run->plugins) {
 		fputs("<dt>reader plugins</dt><dd><code>", f);
-		html_esc(f, run->plugins);
+		rpt_html_esc(f, run->plugins);
 		fputs("</code></dd>\n", f);
 	}
 	fputs("</dl>\n\n<h2>Comparison</h2>\n", f);
-	html_table(f, &run->cmp);
+	rpt_html_table(f, &run->cmp);
 	fprintf(f, "<p class=\"note\">%s</p>\n", bold_note);
 
 	fputs("\n<h2>Expectations</h2>\n", f);
@@ -2170,7 +2097,7 @@ static int write_html(struct report *rep, struct run *run)
 			expect_line(e, lhs, rhs, sizeof(lhs));
 			fprintf(f, "<li><span class=\"%s\">%s</span> <code>",
 				e->held ? "held" : "failed", e->held ? "held" : "FAILED");
-			html_esc(f, e->text);
+			rpt_html_esc(f, e->text);
 			fprintf(f, "</code> (%s vs %s)</li>\n", lhs, rhs);
 		}
 		fprintf(f, "</ul>\n<p>%u of %u expectations held.</p>\n", held_count(run),
@@ -2180,19 +2107,19 @@ static int write_html(struct report *rep, struct run *run)
 	}
 
 	fputs("\n<h2>Violations</h2>\n", f);
-	html_table(f, &run->viol_count);
+	rpt_html_table(f, &run->viol_count);
 	if (run->viol_first.nrows) {
 		fprintf(f, "<p>The first %u, in time order:</p>\n", run->viol_first.nrows);
-		html_table(f, &run->viol_first);
+		rpt_html_table(f, &run->viol_first);
 	}
 
 	fputs("\n<h2>Plots</h2>\n", f);
-	html_plots(f, &run->out);
+	rpt_html_plots(f, &run->out);
 
 	fputs("\n<h2>Scenario (expanded)</h2>\n<pre>", f);
-	html_esc(f, run->text);
+	rpt_html_esc(f, run->text);
 	fputs("</pre>\n</body>\n</html>\n", f);
-	return close_out(rep, &run->out, "index.html", f);
+	return rpt_close_out(rep, &run->out, "index.html", f);
 }
 
 /* ---- the comparison table ---------------------------------------------------------------- */
@@ -2209,7 +2136,7 @@ static int better(const struct value *a, const struct value *b, bool lower)
 		}
 		return a->i > b->i ? 1 : a->i < b->i ? -1 : 0;
 	}
-	double x = value_num(a), y = value_num(b);
+	double x = rpt_value_num(a), y = rpt_value_num(b);
 
 	if (lower) {
 		x = fabs(x);
@@ -2258,66 +2185,66 @@ static int build_comparison(struct run *run)
 
 	for (unsigned i = 0; i < run->narms; i++)
 		any_opts |= *run->arms[i].options != '\0';
-	if (!table_init(a, t, run->narms + 1, 8 + run->nrows + 2))
+	if (!rpt_table_init(a, t, run->narms + 1, 8 + run->nrows + 2))
 		return VT_ENOMEM;
 	t->head[0] = "arm";
 	for (unsigned i = 0; i < run->narms; i++)
 		t->head[i + 1] = run->arms[i].name;
 
-	c = table_row(t, false);
+	c = rpt_table_row(t, false);
 	c[0].text = "policy";
 	for (unsigned i = 0; i < run->narms; i++)
 		c[i + 1].text = run->arms[i].policy;
-	c = table_row(t, false);
+	c = rpt_table_row(t, false);
 	c[0].text = "page";
 	for (unsigned i = 0; i < run->narms; i++)
 		c[i + 1].text = run->arms[i].page;
-	c = table_row(t, false);
+	c = rpt_table_row(t, false);
 	c[0].text = "reader";
 	for (unsigned i = 0; i < run->narms; i++)
 		c[i + 1].text = run->arms[i].reader;
 	if (any_opts) {
-		c = table_row(t, false);
+		c = rpt_table_row(t, false);
 		c[0].text = "options";
 		for (unsigned i = 0; i < run->narms; i++)
 			c[i + 1].text = run->arms[i].options;
 	}
-	c = table_row(t, false);
+	c = rpt_table_row(t, false);
 	c[0].text = "host clocksource";
 	for (unsigned i = 0; i < run->narms; i++)
 		c[i + 1].text = run->arms[i].clocksource;
-	c = table_row(t, false);
+	c = rpt_table_row(t, false);
 	c[0].text = "host TSC stable";
 	for (unsigned i = 0; i < run->narms; i++) {
 		const struct value *v = &run->arms[i].tsc_stable;
 
 		c[i + 1].text = v->type == V_INT ? (v->i ? "yes" : "no") : "";
 	}
-	c = table_row(t, false);
+	c = rpt_table_row(t, false);
 	c[0].text = "host tsc_khz";
 	for (unsigned i = 0; i < run->narms; i++) {
 		char buf[32];
 
-		fmt_value(&run->arms[i].tsc_khz, -1, buf, sizeof(buf));
-		c[i + 1].text = arena_dup(a, buf);
+		rpt_fmt_value(&run->arms[i].tsc_khz, -1, buf, sizeof(buf));
+		c[i + 1].text = rpt_arena_dup(a, buf);
 	}
 
-	c = table_row(t, true);
+	c = rpt_table_row(t, true);
 	c[0].text = "metrics";
 	for (unsigned r = 0; r < run->nrows; r++) {
 		const struct mrow *m = &run->rows[r];
 
 		if (m->fact && (r == 0 || !run->rows[r - 1].fact)) {
-			c = table_row(t, true);
+			c = rpt_table_row(t, true);
 			c[0].text = "facts of the clock-page provider";
 		}
-		c = table_row(t, false);
+		c = rpt_table_row(t, false);
 		c[0].text = m->name;
 		for (unsigned i = 0; i < run->narms; i++) {
 			char buf[48];
 
-			fmt_value(&m->v[i], m->metric, buf, sizeof(buf));
-			c[i + 1].text = arena_dup(a, buf);
+			rpt_fmt_value(&m->v[i], m->metric, buf, sizeof(buf));
+			c[i + 1].text = rpt_arena_dup(a, buf);
 		}
 		mark_best(m, run->narms, c);
 	}
@@ -2343,7 +2270,7 @@ static int report_run(struct report *rep, const char *id)
 	rc = load_run(rep, &run);
 	if (rc == VT_OK)
 		rc = build_comparison(&run);
-	if (rc == VT_OK && mkdirs(run.out.dir) != 0) {
+	if (rc == VT_OK && rpt_mkdirs(run.out.dir) != 0) {
 		fprintf(rep->err, "report: cannot create %s: %s\n", run.out.dir, strerror(errno));
 		rc = VT_EIO;
 	}
@@ -2355,7 +2282,7 @@ static int report_run(struct report *rep, const char *id)
 		rc = write_timeline(rep, &run);
 	if (rc == VT_OK) {
 		qsort(run.out.plots, run.out.nplots, sizeof(*run.out.plots), plot_cmp);
-		draw(rep, &run.out);
+		rpt_draw(rep, &run.out);
 	}
 	if (rc == VT_OK)
 		rc = write_markdown(rep, &run);
@@ -2374,1327 +2301,6 @@ static int report_run(struct report *rep, const char *id)
 	if (rc == VT_ENOMEM)
 		fprintf(rep->err, "report: out of memory\n");
 	run_free(&run);
-	return rc;
-}
-
-/* ---- a sweep's report -------------------------------------------------------------------- */
-
-/*
- * `--sweep ID`: the runs `bin/sim sweep` made (runs.sweep_id = ID), each at one grid point
- * (runs.sweep_point, "PATH=VALUE PATH=VALUE ... seed=S"). A point without its seed is a set of
- * parameter values; its seeds are its runs. The swept parameter is the first key (in the order
- * the points name them) whose value differs between points. When more keys vary, the plot is
- * still against the first, with one line per arm and combination of the other varying keys'
- * values ("ideal, vm.vcpus=4"): one plot per metric keeps every arm at every value side by
- * side, where one plot per value would split the comparison across files.
- *
- * Per metric, point and arm: the mean, min and max over the seeds of the point's complete runs
- * (INTEGER values summed exactly in 128 bits, REAL ones such as drift_ppm as doubles in seed
- * order). Runs not 'complete' count for nothing; they are listed. Layer facts (unit 'fact')
- * describe a configuration rather than measure a run and are left out.
- *
- * The axis: when every value of the swept parameter is a number of one kind (a number the
- * scenario language reads, 2ms or 2.5GHz or 0x10, in its unit's base: ns, Hz, ...; else a
- * number followed by the same text), the values sit at their numbers, labelled as written
- * (logarithmic when they span two decades or more); otherwise at ranks 0, 1, ... in order:
- * numbers by value, then other text. Reading the unit is why 500us comes before 2ms, which the
- * digits alone would not give; a number the language does not read falls back to the number it
- * starts with. Into DIR/sweep-<id>/ (DIR/<id>/ for an id that starts with "sweep-", as bin/sim
- * sweep's do): <metric>.dat and .gp (from reports/sweep.gp), .png and .svg, report.md and
- * index.html.
- */
-
-/* A parameter's value at a point: as written, and how it is ordered. */
-enum pv_kind { PV_NUM, PV_TEXT, PV_UNSET };
-
-struct pval {
-	const char *text;             /* as written; "(unset)" when the point does not set it */
-	enum pv_kind kind;
-	int dim;                      /* PV_NUM: the scn_dim of a number the scenario language
-					 reads, num in its base unit; -1: a number followed by
-					 other text (suffix), num the number */
-	const char *suffix;
-	double num;
-};
-
-struct kv {
-	const char *k, *v;
-};
-
-struct sw_run {
-	const char *id, *status, *point;
-	uint64_t seed;
-	struct value failed;          /* expectations_failed */
-	bool complete;
-	struct kv *kv;                /* the point's pairs, seed included */
-	unsigned nkv;
-	const char **raw;             /* per key: its value, NULL when the point does not set it */
-	const char *key;              /* the values as one text, the point's identity */
-	unsigned pt;                  /* its point */
-};
-
-struct sw_point {
-	const struct sweep *sw;       /* for qsort's comparators, which get no context */
-	const char *text;             /* the values without the seed, "k=v k=v" in key order */
-	const char *name;             /* what tells it apart: the varying keys' "k=v k=v" */
-	struct pval *val;             /* per key */
-	const char *group;            /* the other varying keys' "k=v k=v" ("" when one varies) */
-	unsigned line;                /* its group's index */
-	unsigned made;                /* creation order (before sorting) */
-	double x;                     /* its position on the axis */
-	unsigned rank;                /* its swept value's place among the values (0, 1, ...) */
-	unsigned ncomplete;           /* complete runs (seeds) */
-};
-
-/* One metric at one point in one arm, over the seeds. */
-struct sw_stat {
-	unsigned n;
-	bool real;                    /* some value was REAL */
-	s128 isum;                    /* the INTEGER values, exact */
-	double dsum;                  /* the REAL values, in seed order */
-	struct value min, max;
-};
-
-struct sw_metric {
-	const char *name, *unit, *file;
-	int metric;                   /* metric_id, or -1 */
-	bool any;                     /* some point has a value */
-	struct sw_stat *st;           /* [point * narms + arm] */
-};
-
-struct sweep {
-	struct arena a;
-	const char *id, *scenario;
-	unsigned nruns, ncomplete, nfailed;
-	struct sw_run *runs;          /* by point, then seed */
-	unsigned nkeys;
-	const char **keys;            /* every parameter a point sets, first seen first */
-	int xkey;                     /* the swept one; -1 when no point sets any */
-	unsigned nvary;
-	unsigned *vary;               /* the keys whose values differ; vary[0] is xkey */
-	bool xnum, xlog;              /* numeric axis (else ranks), logarithmic */
-	unsigned nx;
-	const char **xvals;           /* the swept parameter's distinct values, in order */
-	unsigned npoints;
-	struct sw_point *points;      /* in report order: by group, then along the axis */
-	unsigned ngroups;
-	unsigned narms;
-	const char **arms;
-	unsigned nmetrics;
-	struct sw_metric *metrics;
-	struct table tbl, failed, incomplete;
-	struct outdir out;
-};
-
-/* The length of the decimal number starting s ([+-]digits[.digits][(e|E)[+-]digits]), 0 when
- * s does not start with one. */
-static size_t num_prefix_len(const char *s)
-{
-	size_t i = 0, digits = 0;
-
-	if (s[i] == '+' || s[i] == '-')
-		i++;
-	for (; s[i] >= '0' && s[i] <= '9'; i++)
-		digits++;
-	if (s[i] == '.')
-		for (i++; s[i] >= '0' && s[i] <= '9'; i++)
-			digits++;
-	if (digits == 0)
-		return 0;
-	if (s[i] == 'e' || s[i] == 'E') {
-		size_t j = i + 1 + (s[i + 1] == '+' || s[i + 1] == '-');
-
-		if (s[j] >= '0' && s[j] <= '9') {
-			while (s[j] >= '0' && s[j] <= '9')
-				j++;
-			i = j;
-		}
-	}
-	return i;
-}
-
-/* How a value is ordered: a number the scenario language reads (exact, in its dimension's base
- * unit), else the number it starts with, else text. */
-static struct pval pval_make(struct arena *a, const char *text)
-{
-	struct pval v = { "(unset)", PV_UNSET, -1, "", 0 };
-	struct scn_doc doc;
-	struct scn_error e;
-	size_t n;
-
-	if (!text)
-		return v;
-	v.text = text;
-	v.kind = PV_TEXT;
-	if (strlen(text) < 400) {
-		scn_doc_init(&doc);
-		if (scn_parse_override(&doc, arena_printf(a, "v=%s", text), 0, &e) == VT_OK &&
-		    doc.nassign == 1 && doc.assign[0].value->kind == SCN_V_NUM) {
-			const struct scn_num *q = &doc.assign[0].value->num;
-
-			v.kind = PV_NUM;
-			v.dim = (int)q->dim;
-			v.num = (double)q->num / (double)q->den;
-		}
-		scn_doc_free(&doc);
-		if (v.kind == PV_NUM)
-			return v;
-	}
-	n = num_prefix_len(text);
-	if (n > 0 && n < 64) {
-		char num[64];
-
-		memcpy(num, text, n);
-		num[n] = '\0';
-		v.kind = PV_NUM;
-		v.num = strtod(num, NULL);
-		v.suffix = text + n;
-	}
-	return v;
-}
-
-/* Numbers first (of one kind by value, then by their text after the number), then text, then
- * unset; ties by the text as written, so 0 means the same text. */
-static int pval_cmp(const struct pval *x, const struct pval *y)
-{
-	int c;
-
-	if (x->kind != y->kind)
-		return (int)x->kind - (int)y->kind;
-	if (x->kind == PV_NUM) {
-		if (x->dim != y->dim)
-			return x->dim < y->dim ? -1 : 1;
-		if (x->num != y->num)
-			return x->num < y->num ? -1 : 1;
-		c = strcmp(x->suffix, y->suffix);
-		if (c)
-			return c;
-	}
-	return strcmp(x->text, y->text);
-}
-
-/* Two numbers one axis can hold: of one dimension, or followed by the same text. */
-static bool pval_same_kind(const struct pval *x, const struct pval *y)
-{
-	return x->kind == PV_NUM && y->kind == PV_NUM && x->dim == y->dim &&
-	       (x->dim >= 0 || strcmp(x->suffix, y->suffix) == 0);
-}
-
-/*
- * Splits a grid point "PATH=VALUE PATH=VALUE ... seed=S" into its pairs (in a copy in the
- * arena): a word without '=' continues the value before it, as a value with a space would; words
- * before the first PATH= are ignored. Returns the number of pairs.
- */
-static unsigned point_split(struct arena *a, const char *text, struct kv **out)
-{
-	char *s, *end_prev = NULL;
-	size_t cap = 1, len = strlen(text);
-	unsigned n = 0;
-	struct kv *kv;
-
-	*out = NULL;
-	s = arena_alloc(a, len + 1);
-	for (size_t i = 0; i < len; i++)
-		cap += text[i] == ' ';
-	kv = arena_alloc(a, cap * sizeof(*kv));
-	if (!s || !kv)
-		return 0;
-	memcpy(s, text, len + 1);
-	*out = kv;
-	for (char *p = s; *p;) {
-		char *word, *end, *eq;
-
-		while (*p == ' ')
-			p++;
-		if (!*p)
-			break;
-		word = p;
-		end = word + strcspn(word, " ");
-		eq = memchr(word, '=', (size_t)(end - word));
-		if (eq && eq > word) {
-			if (end_prev)
-				*end_prev = '\0';
-			*eq = '\0';
-			kv[n].k = word;
-			kv[n].v = eq + 1;
-			n++;
-		}
-		if (n > 0)
-			end_prev = end;
-		p = end;
-	}
-	if (end_prev)
-		*end_prev = '\0';
-	return n;
-}
-
-/* A complete run whose expectations did not all hold. */
-static bool run_failed(const struct sw_run *r)
-{
-	return r->complete && r->failed.type == V_INT && r->failed.i > 0;
-}
-
-/* By point, then seed. */
-static int sw_run_cmp(const void *pa, const void *pb)
-{
-	const struct sw_run *x = pa, *y = pb;
-
-	if (x->pt != y->pt)
-		return x->pt < y->pt ? -1 : 1;
-	if (x->seed != y->seed)
-		return x->seed < y->seed ? -1 : 1;
-	return strcmp(x->id, y->id);
-}
-
-/* Adds key k to the sweep's keys unless it is there (or is the seed). */
-static void add_key(struct sweep *sw, unsigned *cap, const char *k)
-{
-	if (strcmp(k, "seed") == 0)
-		return;
-	for (unsigned i = 0; i < sw->nkeys; i++)
-		if (strcmp(sw->keys[i], k) == 0)
-			return;
-	if (sw->nkeys == *cap) {
-		unsigned ncap = *cap ? 2 * *cap : 8;
-		const char **p = arena_alloc(&sw->a, ncap * sizeof(*p));
-
-		if (!p)
-			return;
-		if (sw->nkeys)
-			memcpy(p, sw->keys, sw->nkeys * sizeof(*p));
-		sw->keys = p;
-		*cap = ncap;
-	}
-	sw->keys[sw->nkeys++] = k;
-}
-
-/* Adds s to the list "a, b, ..." in b unless it is there. */
-static void list_add(struct strbuf *b, const char *s)
-{
-	size_t n = strlen(s);
-
-	for (const char *p = sb_str(b); *p;) {
-		size_t k = strcspn(p, ",");
-
-		if (k == n && strncmp(p, s, n) == 0)
-			return;
-		p += k;
-		p += *p ? 2 : 0;
-	}
-	sb_puts(b, b->len ? ", " : "");
-	sb_puts(b, s);
-}
-
-/* The sweep's runs with their points' pairs, and the keys in the order the runs name them as
- * they started (the first point's order: the sweep's). */
-static int load_sweep_runs(struct report *rep, struct sweep *sw)
-{
-	struct arena *a = &sw->a;
-	struct strbuf names = { 0 };
-	sqlite3_stmt *st = NULL;
-	unsigned kcap = 0;
-	int64_t n = 0;
-	int rc = count_of(rep, "SELECT count(*) FROM runs WHERE sweep_id = ?1", sw->id, &n);
-
-	if (rc != VT_OK)
-		return rc;
-	sw->runs = arena_alloc(a, (size_t)(n > 0 ? n : 1) * sizeof(*sw->runs));
-	if (!sw->runs)
-		return VT_ENOMEM;
-	rc = prep(rep, &st, "SELECT run_id, status, seed, expectations_failed, sweep_point, "
-			    "scenario FROM runs WHERE sweep_id = ?1 ORDER BY started_at, rowid");
-	if (rc != VT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, sw->id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && (int64_t)sw->nruns < n) {
-		struct sw_run *r = &sw->runs[sw->nruns++];
-		const char *scen = (const char *)sqlite3_column_text(st, 5);
-
-		r->id = col_text(a, st, 0);
-		r->status = col_text(a, st, 1);
-		/* Seeds are unsigned 64-bit, stored with the same bits as a signed integer. */
-		r->seed = (uint64_t)sqlite3_column_int64(st, 2);
-		r->failed = col_value(st, 3);
-		r->point = col_text(a, st, 4);
-		r->complete = strcmp(r->status, "complete") == 0;
-		sw->ncomplete += r->complete;
-		sw->nfailed += run_failed(r);
-		r->nkv = point_split(a, r->point, &r->kv);
-		for (unsigned i = 0; i < r->nkv; i++)
-			add_key(sw, &kcap, r->kv[i].k);
-		/* The scenarios swept: one, unless the runs say otherwise ("a, b"). */
-		list_add(&names, scen && *scen ? scen : "unnamed");
-	}
-	if (rc == SQLITE_ROW)
-		rc = SQLITE_DONE;
-	rc = step_done(rep, rc);
-	sqlite3_finalize(st);
-	sw->scenario = arena_dup(a, sb_str(&names));
-	if (names.oom)
-		a->failed = true;
-	free(names.p);
-	return rc == VT_OK && a->failed ? VT_ENOMEM : rc;
-}
-
-/* "k=v k=v" of the keys keys[idx[from..n)] at point p (keys idx NULL: every key, unset ones
- * left out). */
-static const char *point_values(struct sweep *sw, const struct sw_point *p, const unsigned *idx,
-				unsigned from, unsigned n)
-{
-	struct strbuf b = { 0 };
-	const char *s;
-
-	for (unsigned i = from; i < n; i++) {
-		unsigned k = idx ? idx[i] : i;
-
-		if (!idx && p->val[k].kind == PV_UNSET)
-			continue;
-		if (b.len)
-			sb_puts(&b, " ");
-		sb_puts(&b, sw->keys[k]);
-		sb_puts(&b, "=");
-		sb_puts(&b, p->val[k].text);
-	}
-	s = arena_dup(&sw->a, sb_str(&b));
-	if (b.oom)
-		sw->a.failed = true;
-	free(b.p);
-	return s;
-}
-
-/* By the canonical text of their points, then as sw_run_cmp. */
-static int run_key_cmp(const void *pa, const void *pb)
-{
-	const struct sw_run *const *x = pa, *const *y = pb;
-	int c = strcmp((*x)->key, (*y)->key);
-
-	return c ? c : sw_run_cmp(*x, *y);
-}
-
-/* Report order: by the other varying keys (the lines), then along the axis. */
-static int point_cmp(const void *pa, const void *pb)
-{
-	const struct sw_point *p = pa, *q = pb;
-	const struct sweep *sw = p->sw;
-	int c;
-
-	for (unsigned i = 1; i < sw->nvary; i++) {
-		c = pval_cmp(&p->val[sw->vary[i]], &q->val[sw->vary[i]]);
-		if (c)
-			return c;
-	}
-	if (sw->xkey >= 0) {
-		c = pval_cmp(&p->val[sw->xkey], &q->val[sw->xkey]);
-		if (c)
-			return c;
-	}
-	return strcmp(p->text, q->text);
-}
-
-/* Along the axis: by the swept parameter's value. */
-static int point_x_cmp(const void *pa, const void *pb)
-{
-	const struct sw_point *const *p = pa, *const *q = pb;
-	int xkey = (*p)->sw->xkey;
-
-	return xkey < 0 ? 0 : pval_cmp(&(*p)->val[xkey], &(*q)->val[xkey]);
-}
-
-/*
- * Each run's values by key, and an unambiguous text of them (its point's identity: per key
- * "LENGTH:VALUE", or "-" when unset).
- */
-static int run_values(struct sweep *sw, struct sw_run *r)
-{
-	struct strbuf b = { 0 };
-
-	r->raw = arena_alloc(&sw->a, (sw->nkeys ? sw->nkeys : 1) * sizeof(*r->raw));
-	if (!r->raw)
-		return VT_ENOMEM;
-	for (unsigned i = 0; i < r->nkv; i++)
-		for (unsigned k = 0; k < sw->nkeys; k++)
-			if (strcmp(sw->keys[k], r->kv[i].k) == 0)
-				r->raw[k] = r->kv[i].v;       /* a key given twice: the last */
-	for (unsigned k = 0; k < sw->nkeys; k++) {
-		char len[24];
-
-		sb_puts(&b, k ? "," : "");
-		if (!r->raw[k]) {
-			sb_puts(&b, "-");
-			continue;
-		}
-		snprintf(len, sizeof(len), "%zu:", strlen(r->raw[k]));
-		sb_puts(&b, len);
-		sb_puts(&b, r->raw[k]);
-	}
-	r->key = arena_dup(&sw->a, sb_str(&b));
-	if (b.oom)
-		sw->a.failed = true;
-	free(b.p);
-	return sw->a.failed ? VT_ENOMEM : VT_OK;
-}
-
-/* A point with the values of run r. */
-static void make_point(struct sweep *sw, const struct sw_run *r)
-{
-	struct sw_point *p = &sw->points[sw->npoints];
-
-	memset(p, 0, sizeof(*p));
-	p->sw = sw;
-	p->made = sw->npoints++;
-	p->val = arena_alloc(&sw->a, (sw->nkeys ? sw->nkeys : 1) * sizeof(*p->val));
-	if (!p->val)
-		return;
-	for (unsigned k = 0; k < sw->nkeys; k++)
-		p->val[k] = pval_make(&sw->a, r->raw[k]);
-	p->text = point_values(sw, p, NULL, 0, sw->nkeys);
-}
-
-/*
- * The points (the runs' values without their seeds), the keys that vary (the swept one first),
- * the points in report order with their lines, the axis (numeric, or ranks) and its values, and
- * the runs by point and seed.
- */
-static int build_points(struct sweep *sw)
-{
-	struct arena *a = &sw->a;
-	size_t nr = sw->nruns ? sw->nruns : 1;
-	struct sw_run **byk = arena_alloc(a, nr * sizeof(*byk));
-	struct sw_point **byx = arena_alloc(a, nr * sizeof(*byx));
-	unsigned *map = arena_alloc(a, nr * sizeof(*map));
-	int rc = VT_OK;
-
-	sw->points = arena_alloc(a, nr * sizeof(*sw->points));
-	sw->vary = arena_alloc(a, (sw->nkeys ? sw->nkeys : 1) * sizeof(*sw->vary));
-	sw->xvals = arena_alloc(a, nr * sizeof(*sw->xvals));
-	if (!byk || !byx || !map || !sw->points || !sw->vary || !sw->xvals)
-		return VT_ENOMEM;
-	/* Runs with the same values are one point. */
-	for (unsigned r = 0; r < sw->nruns && rc == VT_OK; r++) {
-		rc = run_values(sw, &sw->runs[r]);
-		byk[r] = &sw->runs[r];
-	}
-	if (rc != VT_OK)
-		return rc;
-	qsort(byk, sw->nruns, sizeof(*byk), run_key_cmp);
-	for (unsigned r = 0; r < sw->nruns; r++) {
-		if (r == 0 || strcmp(byk[r]->key, byk[r - 1]->key) != 0)
-			make_point(sw, byk[r]);
-		byk[r]->pt = sw->npoints - 1;
-		sw->points[byk[r]->pt].ncomplete += byk[r]->complete;
-	}
-	if (a->failed)
-		return VT_ENOMEM;
-
-	/* A key varies when two points give it different values (unset is a value here). */
-	for (unsigned k = 0; k < sw->nkeys; k++)
-		for (unsigned j = 1; j < sw->npoints; j++)
-			if (pval_cmp(&sw->points[0].val[k], &sw->points[j].val[k]) != 0) {
-				sw->vary[sw->nvary++] = k;
-				break;
-			}
-	/* Nothing varies (one point): its first key, if any, is still named on the axis. */
-	sw->xkey = sw->nvary ? (int)sw->vary[0] : sw->nkeys ? 0 : -1;
-
-	/* Report order; then the runs by point and seed (the order REAL values are summed in). */
-	qsort(sw->points, sw->npoints, sizeof(*sw->points), point_cmp);
-	for (unsigned i = 0; i < sw->npoints; i++)
-		map[sw->points[i].made] = i;
-	for (unsigned r = 0; r < sw->nruns; r++)
-		sw->runs[r].pt = map[sw->runs[r].pt];
-	qsort(sw->runs, sw->nruns, sizeof(*sw->runs), sw_run_cmp);
-
-	/* Lines: the points of one combination of the other varying keys' values are adjacent. */
-	for (unsigned i = 0; i < sw->npoints; i++) {
-		struct sw_point *p = &sw->points[i];
-
-		p->name = sw->nvary ? point_values(sw, p, sw->vary, 0, sw->nvary) : p->text;
-		p->group = sw->nvary > 1 ? point_values(sw, p, sw->vary, 1, sw->nvary) : "";
-		if (i > 0 && strcmp(p->group, sw->points[i - 1].group) != 0)
-			sw->ngroups++;
-		p->line = sw->ngroups;
-	}
-	sw->ngroups += sw->npoints > 0;
-
-	/* The axis: numbers of one kind at their values, else ranks of the distinct values. */
-	sw->xnum = sw->xkey >= 0 && sw->npoints > 0;
-	for (unsigned i = 0; i < sw->npoints && sw->xnum; i++)
-		sw->xnum = pval_same_kind(&sw->points[0].val[sw->xkey],
-					  &sw->points[i].val[sw->xkey]);
-	for (unsigned i = 0; i < sw->npoints; i++)
-		byx[i] = &sw->points[i];
-	qsort(byx, sw->npoints, sizeof(*byx), point_x_cmp);
-	for (unsigned i = 0; i < sw->npoints; i++) {
-		struct sw_point *p = byx[i];
-		const char *text = sw->xkey >= 0 ? p->val[sw->xkey].text : "(none)";
-
-		if (sw->nx == 0 || strcmp(sw->xvals[sw->nx - 1], text) != 0)
-			sw->xvals[sw->nx++] = text;
-		p->rank = sw->nx - 1;
-		p->x = sw->xnum ? p->val[sw->xkey].num : (double)p->rank;
-	}
-	/* Logarithmic when positive values span two decades or more (powers of two, 1us..1s). */
-	if (sw->xnum && sw->nx > 1) {
-		double lo = byx[0]->x, hi = byx[sw->npoints - 1]->x;
-
-		sw->xlog = lo > 0 && hi / lo >= 100;
-	}
-	return a->failed ? VT_ENOMEM : VT_OK;
-}
-
-/* The arms of the sweep's complete runs, in their scenario order. */
-static int load_sweep_arms(struct report *rep, struct sweep *sw)
-{
-	static const char from[] = "FROM arms AS a JOIN runs AS r ON r.run_id = a.run_id WHERE "
-				   "r.sweep_id = ?1 AND r.status = 'complete'";
-	struct arena *a = &sw->a;
-	sqlite3_stmt *st = NULL;
-	int64_t n = 0;
-	int rc = count_of(rep, arena_printf(a, "SELECT count(DISTINCT a.arm) %s", from), sw->id,
-			  &n);
-
-	if (rc != VT_OK)
-		return rc;
-	sw->arms = arena_alloc(a, (size_t)(n > 0 ? n : 1) * sizeof(*sw->arms));
-	if (!sw->arms)
-		return VT_ENOMEM;
-	rc = prep(rep, &st, arena_printf(a, "SELECT a.arm %s AND a.arm IS NOT NULL GROUP BY a.arm "
-					 "ORDER BY min(a.ord), a.arm", from));
-	if (rc != VT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, sw->id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && (int64_t)sw->narms < n)
-		sw->arms[sw->narms++] = col_text(a, st, 0);
-	if (rc == SQLITE_ROW)
-		rc = SQLITE_DONE;
-	rc = step_done(rep, rc);
-	sqlite3_finalize(st);
-	return rc == VT_OK && a->failed ? VT_ENOMEM : rc;
-}
-
-/* Known metrics in metric_info order, then the others by name. */
-static int sw_metric_cmp(const void *pa, const void *pb)
-{
-	const struct sw_metric *x = pa, *y = pb;
-
-	if ((x->metric < 0) != (y->metric < 0))
-		return x->metric < 0 ? 1 : -1;
-	if (x->metric >= 0)
-		return x->metric - y->metric;
-	return strcmp(x->name, y->name);
-}
-
-/* x < y, exactly for two integers. */
-static bool value_lt(const struct value *x, const struct value *y)
-{
-	if (x->type == V_INT && y->type == V_INT)
-		return x->i < y->i;
-	return value_num(x) < value_num(y);
-}
-
-static void stat_add(struct sw_stat *s, const struct value *v)
-{
-	if (v->type == V_NULL)
-		return;
-	if (v->type == V_INT) {
-		s->isum += v->i;
-	} else {
-		s->real = true;
-		s->dsum += v->d;
-	}
-	if (s->n == 0 || value_lt(v, &s->min))
-		s->min = *v;
-	if (s->n == 0 || value_lt(&s->max, v))
-		s->max = *v;
-	s->n++;
-}
-
-/* The mean: of integers exact up to the one rounding of (quotient + remainder / n). */
-static double stat_mean(const struct sw_stat *s)
-{
-	s128 q = s->isum / s->n, r = s->isum % s->n;
-
-	if (!s->real)
-		return (double)q + (double)r / (double)s->n;
-	return ((double)s->isum + s->dsum) / (double)s->n;
-}
-
-/* The metrics (not the facts) of the complete runs, accumulated per point and arm. */
-static int load_sweep_metrics(struct report *rep, struct sweep *sw)
-{
-	static const char from[] = "FROM metrics AS m JOIN runs AS r ON r.run_id = m.run_id WHERE "
-				   "r.sweep_id = ?1 AND r.status = 'complete' AND "
-				   "coalesce(m.unit, '') <> 'fact' AND m.metric IS NOT NULL";
-	struct arena *a = &sw->a;
-	size_t cells = (size_t)sw->npoints * sw->narms;
-	sqlite3_stmt *st = NULL;
-	int64_t n = 0;
-	int rc = count_of(rep, arena_printf(a, "SELECT count(DISTINCT m.metric) %s", from),
-			  sw->id, &n);
-
-	if (rc != VT_OK)
-		return rc;
-	sw->metrics = arena_alloc(a, (size_t)(n > 0 ? n : 1) * sizeof(*sw->metrics));
-	if (!sw->metrics)
-		return VT_ENOMEM;
-	rc = prep(rep, &st, arena_printf(a, "SELECT m.metric, min(m.unit) %s GROUP BY m.metric",
-					 from));
-	if (rc != VT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, sw->id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && (int64_t)sw->nmetrics < n) {
-		struct sw_metric *m = &sw->metrics[sw->nmetrics++];
-
-		m->name = col_text(a, st, 0);
-		m->unit = col_text(a, st, 1);
-		m->metric = metric_lookup(m->name);
-		m->st = arena_alloc(a, (cells ? cells : 1) * sizeof(*m->st));
-		if (!m->st)
-			break;
-	}
-	if (rc == SQLITE_ROW)
-		rc = SQLITE_DONE;
-	rc = step_done(rep, rc);
-	sqlite3_finalize(st);
-	if (rc != VT_OK)
-		return rc;
-	if (a->failed)
-		return VT_ENOMEM;
-	qsort(sw->metrics, sw->nmetrics, sizeof(*sw->metrics), sw_metric_cmp);
-	/* File names: distinct even for names that differ only in unsafe characters. */
-	for (unsigned i = 0; i < sw->nmetrics; i++) {
-		char file[64];
-
-		safe_name(sw->metrics[i].name, file, sizeof(file));
-		sw->metrics[i].file = arena_dup(a, file);
-		for (unsigned j = 0; j < i; j++)
-			if (strcmp(sw->metrics[j].file, sw->metrics[i].file) == 0)
-				sw->metrics[i].file = arena_printf(a, "%s-%u", file, i + 1);
-	}
-
-	/* Run by run in seed order (the order REAL values are summed in). */
-	rc = prep(rep, &st, "SELECT arm, metric, value FROM metrics WHERE run_id = ?1 AND "
-			    "coalesce(unit, '') <> 'fact'");
-	if (rc != VT_OK)
-		return rc;
-	for (unsigned r = 0; r < sw->nruns && rc == VT_OK; r++) {
-		const struct sw_run *run = &sw->runs[r];
-
-		if (!run->complete)
-			continue;
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, run->id, -1, SQLITE_STATIC);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			const char *arm = (const char *)sqlite3_column_text(st, 0);
-			const char *name = (const char *)sqlite3_column_text(st, 1);
-			struct value v = col_value(st, 2);
-			unsigned ai = 0, mi = 0;
-
-			while (arm && ai < sw->narms && strcmp(sw->arms[ai], arm) != 0)
-				ai++;
-			while (name && mi < sw->nmetrics && strcmp(sw->metrics[mi].name, name) != 0)
-				mi++;
-			if (!arm || !name || ai == sw->narms || mi == sw->nmetrics)
-				continue;
-			stat_add(&sw->metrics[mi].st[(size_t)run->pt * sw->narms + ai], &v);
-			sw->metrics[mi].any |= v.type != V_NULL;
-		}
-		rc = step_done(rep, rc);
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-/* A mean for the tables: integers' means to 3 decimals without trailing zeros, REAL ones with
- * the metric's decimals (drift: 3) or %.6g; "n/a" without a value. */
-static void fmt_mean(const struct sw_stat *s, int metric, char *buf, size_t len)
-{
-	double mean;
-
-	if (s->n == 0) {
-		snprintf(buf, len, "n/a");
-		return;
-	}
-	mean = stat_mean(s);
-	if (s->real) {
-		if (metric >= 0 && metric_info[metric].scale > 0)
-			snprintf(buf, len, "%.*f", metric_info[metric].scale, mean);
-		else
-			snprintf(buf, len, "%.6g", mean);
-		return;
-	}
-	snprintf(buf, len, "%.3f", mean);
-	if (strchr(buf, '.')) {
-		size_t n = strlen(buf);
-
-		while (n > 0 && buf[n - 1] == '0')
-			buf[--n] = '\0';
-		if (n > 0 && buf[n - 1] == '.')
-			buf[--n] = '\0';
-	}
-	/* A mean that rounds to zero from below prints as 0, not -0. */
-	if (strcmp(buf, "-0") == 0)
-		snprintf(buf, len, "0");
-}
-
-static const char *sw_param(const struct sweep *sw)
-{
-	return sw->xkey >= 0 ? sw->keys[sw->xkey] : "(no parameter)";
-}
-
-/* The metric's name with its unit, "max_abs_error_ns (ns)". */
-static const char *sw_metric_label(struct arena *a, const struct sw_metric *m)
-{
-	return *m->unit ? arena_printf(a, "%s (%s)", m->name, m->unit) : m->name;
-}
-
-/* The point as a reader names it: the varying keys' values (the others are the same at every
- * point, said once above the tables). */
-static const char *sw_point_name(const struct sw_point *p)
-{
-	return *p->name ? p->name : "(no parameters)";
-}
-
-/* The table of every metric at every point, and the runs that failed or did not complete. */
-static int build_sweep_tables(struct sweep *sw)
-{
-	struct arena *a = &sw->a;
-	bool grp = sw->ngroups > 1;
-	unsigned ncols = 1 + grp + 3 * sw->narms + 1, nrows = 0, c0;
-	struct table *t = &sw->tbl;
-	struct cell *c;
-
-	for (unsigned i = 0; i < sw->nmetrics; i++)
-		nrows += sw->metrics[i].any ? 1 + sw->npoints : 0;
-	if (!table_init(a, t, ncols, nrows))
-		return VT_ENOMEM;
-	t->head[0] = sw_param(sw);
-	if (grp) {
-		struct strbuf b = { 0 };
-
-		for (unsigned i = 1; i < sw->nvary; i++) {
-			sb_puts(&b, i > 1 ? " " : "");
-			sb_puts(&b, sw->keys[sw->vary[i]]);
-		}
-		t->head[1] = arena_dup(a, sb_str(&b));
-		t->text[1] = true;
-		if (b.oom)
-			a->failed = true;
-		free(b.p);
-	}
-	c0 = 1 + grp;
-	for (unsigned k = 0; k < sw->narms; k++) {
-		t->head[c0 + 3 * k] = arena_printf(a, "%s mean", sw->arms[k]);
-		t->head[c0 + 3 * k + 1] = arena_printf(a, "%s min", sw->arms[k]);
-		t->head[c0 + 3 * k + 2] = arena_printf(a, "%s max", sw->arms[k]);
-	}
-	t->head[ncols - 1] = "runs";
-	for (unsigned i = 0; i < sw->nmetrics; i++) {
-		const struct sw_metric *m = &sw->metrics[i];
-
-		if (!m->any)
-			continue;
-		c = table_row(t, true);
-		c[0].text = sw_metric_label(a, m);
-		for (unsigned j = 0; j < sw->npoints; j++) {
-			const struct sw_point *p = &sw->points[j];
-
-			c = table_row(t, false);
-			c[0].text = sw->xkey >= 0 ? p->val[sw->xkey].text : "(none)";
-			if (grp)
-				c[1].text = p->group;
-			for (unsigned k = 0; k < sw->narms; k++) {
-				const struct sw_stat *s = &m->st[(size_t)j * sw->narms + k];
-				char buf[48];
-
-				fmt_mean(s, m->metric, buf, sizeof(buf));
-				c[c0 + 3 * k].text = arena_dup(a, buf);
-				fmt_value(&s->min, m->metric, buf, sizeof(buf));
-				c[c0 + 3 * k + 1].text = s->n ? arena_dup(a, buf) : "n/a";
-				fmt_value(&s->max, m->metric, buf, sizeof(buf));
-				c[c0 + 3 * k + 2].text = s->n ? arena_dup(a, buf) : "n/a";
-			}
-			c[ncols - 1].text = arena_printf(a, "%u", p->ncomplete);
-		}
-	}
-
-	/* Failed and incomplete runs, by point and seed (the runs' order). */
-	if (!table_init(a, &sw->failed, 4, sw->nfailed) ||
-	    !table_init(a, &sw->incomplete, 4, sw->nruns - sw->ncomplete))
-		return VT_ENOMEM;
-	sw->failed.head[0] = sw->incomplete.head[0] = "point";
-	sw->failed.head[1] = sw->incomplete.head[1] = "seed";
-	sw->failed.head[2] = "expectations failed";
-	sw->incomplete.head[2] = "status";
-	sw->failed.head[3] = sw->incomplete.head[3] = "run";
-	sw->failed.text[3] = sw->incomplete.text[2] = sw->incomplete.text[3] = true;
-	for (unsigned r = 0; r < sw->nruns; r++) {
-		const struct sw_run *run = &sw->runs[r];
-		bool failed = run_failed(run);
-
-		if (run->complete && !failed)
-			continue;
-		c = table_row(failed ? &sw->failed : &sw->incomplete, false);
-		c[0].text = sw_point_name(&sw->points[run->pt]);
-		c[1].text = arena_printf(a, "%llu", (unsigned long long)run->seed);
-		c[2].text = failed ? arena_printf(a, "%lld", (long long)run->failed.i)
-				   : *run->status ? run->status : "(none)";
-		c[3].text = arena_printf(a, "%.8s", run->id);
-	}
-	return a->failed ? VT_ENOMEM : VT_OK;
-}
-
-/* A double as a data-file column: the fewest digits (15 to 17) that read back as the same
- * double, so that 0.1 is "0.1" and a mean of 1.375 is "1.375". */
-static void dat_double(FILE *f, double d)
-{
-	char buf[40];
-
-	for (int digits = 15; digits <= 17; digits++) {
-		snprintf(buf, sizeof(buf), "%.*g", digits, d);
-		if (strtod(buf, NULL) == d)
-			break;
-	}
-	fputs(buf, f);
-}
-
-/* A metric value as a data-file column: an integer as stored, a REAL by dat_double. */
-static void dat_value(FILE *f, const struct value *v)
-{
-	if (v->type == V_REAL)
-		dat_double(f, v->d);
-	else
-		data_col(f, v);
-}
-
-/* A parameter value as a data-file label: in double quotes (one column), " written as '. */
-static void dat_label(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++)
-		fputc(*s == '"' ? '\'' : (unsigned char)*s < ' ' ? ' ' : *s, f);
-	fputc('"', f);
-}
-
-/* The title of line l: the arm, and the other varying keys' values when there are any. */
-static const char *sw_line_title(struct sweep *sw, unsigned l)
-{
-	const char *arm = sw->arms[l / sw->ngroups];
-	unsigned g = l % sw->ngroups;
-
-	if (sw->ngroups < 2)
-		return arm;
-	for (unsigned j = 0; j < sw->npoints; j++)
-		if (sw->points[j].line == g)
-			return arena_printf(&sw->a, "%s, %s", arm, sw->points[j].group);
-	return arm;
-}
-
-/* <metric>.dat: one data set per line, one row per point of its group; and its script. */
-static int write_sweep_metric(struct report *rep, struct sweep *sw, unsigned mi)
-{
-	const struct sw_metric *m = &sw->metrics[mi];
-	struct arena *a = &sw->a;
-	unsigned nlines = sw->narms * sw->ngroups;
-	const char *file = arena_printf(a, "%s.dat", m->file);
-	struct strbuf titles = { 0 };
-	const char *caption;
-	struct subst s[12];
-	FILE *f;
-	int rc;
-
-	f = open_out(rep, &sw->out, file);
-	if (!f)
-		return VT_EIO;
-	fprintf(f, "# %s: %s of sweep %s (%s) against %s, from the metrics table.\n"
-		   "# Per point, over the seeds of its complete runs: the mean, min and max "
-		   "(NaN: no run).\n# One data set per line (gnuplot index 0, 1, ...), its points "
-		   "in the parameter's order.\n# Columns: x mean min max runs \"value\" rank (x: "
-		   "the value's position on the axis, %s; rank: its place among the values)\n",
-		file, m->name, sw->id, sw->scenario, sw_param(sw),
-		sw->xnum ? "its number in the unit's base" : "its rank");
-	for (unsigned l = 0; l < nlines; l++) {
-		const char *title = sw_line_title(sw, l);
-		unsigned arm = l / sw->ngroups, g = l % sw->ngroups;
-
-		fprintf(f, "%s# arm %s (index %u)\n", l ? "\n\n" : "", title, l);
-		for (unsigned j = 0; j < sw->npoints; j++) {
-			const struct sw_point *p = &sw->points[j];
-			const struct sw_stat *st = &m->st[(size_t)j * sw->narms + arm];
-
-			if (p->line != g)
-				continue;
-			dat_double(f, p->x);
-			fputc(' ', f);
-			if (st->n) {
-				dat_double(f, stat_mean(st));
-				fputc(' ', f);
-				dat_value(f, &st->min);
-				fputc(' ', f);
-				dat_value(f, &st->max);
-			} else {
-				fputs("NaN NaN NaN", f);
-			}
-			fprintf(f, " %u ", st->n);
-			dat_label(f, sw->xkey >= 0 ? p->val[sw->xkey].text : "(none)");
-			fprintf(f, " %u\n", p->rank);
-		}
-		sb_puts(&titles, l ? ", '" : "'");
-		sb_puts(&titles, gp_quote(a, title));
-		sb_puts(&titles, "'");
-	}
-	rc = close_out(rep, &sw->out, file, f);
-	if (rc == VT_OK && titles.oom)
-		rc = VT_ENOMEM;
-	if (rc == VT_OK) {
-		s[3] = (struct subst){ "METRIC", gp_quote(a, m->name) };
-		s[4] = (struct subst){ "PARAM", gp_quote(a, sw_param(sw)) };
-		s[5] = (struct subst){ "YLABEL", gp_quote(a, sw_metric_label(a, m)) };
-		s[6] = (struct subst){ "TITLES", arena_dup(a, sb_str(&titles)) };
-		s[7] = (struct subst){ "NLINES", arena_printf(a, "%u", nlines) };
-		s[8] = (struct subst){ "XLOG", sw->xlog ? "1" : "0" };
-		s[9] = (struct subst){ "NGROUPS", arena_printf(a, "%u", sw->ngroups) };
-		s[10] = (struct subst){ "XRANGE", sw->xnum ? "[*:*]"
-						  : arena_printf(a, "[-0.5:%u.5]", sw->nx - 1) };
-		/* Every STRIDE-th value labelled: at most REPORT_SWEEP_XLABELS labels. */
-		s[11] = (struct subst){ "STRIDE", arena_printf(a, "%u",
-			(sw->nx + REPORT_SWEEP_XLABELS - 1) / REPORT_SWEEP_XLABELS) };
-		caption = arena_printf(a, "%s against %s: the mean over the seeds, bars from min "
-					  "to max, one line per arm%s", sw_metric_label(a, m),
-				       sw_param(sw), sw->ngroups > 1 ? " and combination of the "
-				       "other varying parameters" : "");
-		rc = write_script(rep, &sw->out, "sweep", m->file, (int)mi, caption, s, 12);
-	}
-	free(titles.p);
-	return rc;
-}
-
-/* The lines that say what was swept: for report.md (md) and index.html. */
-static void sw_summary(FILE *f, const struct sweep *sw, bool md)
-{
-	const char *li = md ? "- " : "<li>", *end = md ? "\n" : "</li>\n";
-	const char *code = md ? "`" : "<code>", *code_end = md ? "`" : "</code>";
-	void (*text)(FILE *, const char *) = md ? md_cell : html_esc;
-	unsigned nfixed = 0;
-
-	fputs(li, f);
-	if (sw->nvary == 0) {
-		fputs("parameters: ", f);
-		if (sw->npoints == 1 && *sw->points[0].text) {
-			fputs(code, f);
-			text(f, sw->points[0].text);
-			fputs(code_end, f);
-			fputs(" at every run: nothing varies but the seed", f);
-		} else {
-			fputs("none: nothing varies but the seed", f);
-		}
-		fputs(end, f);
-	} else {
-		fputs("swept parameter: ", f);
-		fputs(code, f);
-		text(f, sw_param(sw));
-		fprintf(f, "%s, %u values in order: ", code_end, sw->nx);
-		/* A long list shows its ends. */
-		for (unsigned i = 0; i < sw->nx; i++) {
-			if (sw->nx > 12 && i == 5) {
-				fputs(", ...", f);
-				i = sw->nx - 5;
-			}
-			fputs(i ? ", " : "", f);
-			text(f, sw->xvals[i]);
-		}
-		fputs(sw->xnum ? (sw->xlog ? " (a logarithmic axis)" : " (a numeric axis)")
-			       : " (evenly spaced on the axis)", f);
-		fputs(end, f);
-	}
-	if (sw->nvary > 1) {
-		fputs(li, f);
-		fputs("also varying: ", f);
-		for (unsigned i = 1; i < sw->nvary; i++) {
-			fputs(i > 1 ? ", " : "", f);
-			fputs(code, f);
-			text(f, sw->keys[sw->vary[i]]);
-			fputs(code_end, f);
-		}
-		fputs(": one line per arm and combination of their values", f);
-		fputs(end, f);
-	}
-	for (unsigned k = 0; k < sw->nkeys && sw->npoints; k++) {
-		bool varies = false;
-
-		for (unsigned i = 0; i < sw->nvary; i++)
-			varies |= sw->vary[i] == k;
-		if (varies || sw->nvary == 0)
-			continue;
-		fputs(nfixed++ ? ", " : li, f);
-		if (nfixed == 1)
-			fputs("the same at every point: ", f);
-		fputs(code, f);
-		text(f, sw->keys[k]);
-		fputs("=", f);
-		text(f, sw->points[0].val[k].text);
-		fputs(code_end, f);
-	}
-	if (nfixed)
-		fputs(end, f);
-	fputs(li, f);
-	fputs("arms: ", f);
-	for (unsigned k = 0; k < sw->narms; k++) {
-		fputs(k ? ", " : "", f);
-		text(f, sw->arms[k]);
-	}
-	fputs(end, f);
-	fprintf(f, "%sruns: %u complete at %u point%s (%u with failed expectations), %u incomplete "
-		   "(not counted)%s", li, sw->ncomplete, sw->npoints, sw->npoints == 1 ? "" : "s",
-		sw->nfailed, sw->nruns - sw->ncomplete, end);
-}
-
-static const char sw_cells_note[] =
-	"Per point and arm, over the seeds of the point's complete runs: the mean, the smallest "
-	"and the largest value; runs: how many complete runs (seeds) the point has.";
-
-static int write_sweep_markdown(struct report *rep, struct sweep *sw)
-{
-	FILE *f = open_out(rep, &sw->out, "report.md");
-	unsigned nempty = 0;
-
-	if (!f)
-		return VT_EIO;
-	fprintf(f, "# vtsim sweep report: %s, sweep %s\n\n- sweep: ", sw->scenario, sw->id);
-	md_code(f, sw->id);
-	fprintf(f, "\n- scenario: **%s**\n", sw->scenario);
-	sw_summary(f, sw, true);
-
-	fputs("\n## Metrics against ", f);
-	md_code(f, sw_param(sw));
-	fprintf(f, "\n\n%s\n\n", sw_cells_note);
-	md_table(f, &sw->tbl);
-	for (unsigned i = 0; i < sw->nmetrics; i++)
-		if (!sw->metrics[i].any)
-			fprintf(f, "%s%s", nempty++ ? ", " : "\nNo value recorded for: ",
-				sw->metrics[i].name);
-	if (nempty)
-		fputs(".\n", f);
-
-	fputs("\n## Failed expectations\n\n", f);
-	if (sw->failed.nrows) {
-		fputs("The points whose runs failed expectations, with their seeds:\n\n", f);
-		md_table(f, &sw->failed);
-	} else {
-		fputs("No complete run failed an expectation.\n", f);
-	}
-	if (sw->incomplete.nrows) {
-		fputs("\n## Incomplete runs\n\nNot counted above (killed, or still running):\n\n",
-		      f);
-		md_table(f, &sw->incomplete);
-	}
-	fputs("\n## Plots\n", f);
-	md_plots(f, &sw->out);
-	return close_out(rep, &sw->out, "report.md", f);
-}
-
-static int write_sweep_html(struct report *rep, struct sweep *sw)
-{
-	FILE *f = open_out(rep, &sw->out, "index.html");
-	unsigned nempty = 0;
-
-	if (!f)
-		return VT_EIO;
-	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>"
-	      "vtsim sweep report: ", f);
-	html_esc(f, sw->scenario);
-	fputs(", sweep ", f);
-	html_esc(f, sw->id);
-	fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>vtsim sweep report: ",
-		html_style);
-	html_esc(f, sw->scenario);
-	fputs(", sweep ", f);
-	html_esc(f, sw->id);
-	fputs("</h1>\n<ul>\n<li>sweep: <code>", f);
-	html_esc(f, sw->id);
-	fputs("</code></li>\n<li>scenario: <strong>", f);
-	html_esc(f, sw->scenario);
-	fputs("</strong></li>\n", f);
-	sw_summary(f, sw, false);
-	fputs("</ul>\n\n<h2>Metrics against <code>", f);
-	html_esc(f, sw_param(sw));
-	fprintf(f, "</code></h2>\n<p class=\"note\">%s</p>\n", sw_cells_note);
-	html_table(f, &sw->tbl);
-	for (unsigned i = 0; i < sw->nmetrics; i++)
-		if (!sw->metrics[i].any) {
-			fputs(nempty++ ? ", " : "<p>No value recorded for: ", f);
-			html_esc(f, sw->metrics[i].name);
-		}
-	if (nempty)
-		fputs(".</p>\n", f);
-
-	fputs("\n<h2>Failed expectations</h2>\n", f);
-	if (sw->failed.nrows) {
-		fputs("<p>The points whose runs failed expectations, with their seeds:</p>\n", f);
-		html_table(f, &sw->failed);
-	} else {
-		fputs("<p>No complete run failed an expectation.</p>\n", f);
-	}
-	if (sw->incomplete.nrows) {
-		fputs("\n<h2>Incomplete runs</h2>\n<p>Not counted above (killed, or still "
-		      "running):</p>\n", f);
-		html_table(f, &sw->incomplete);
-	}
-	fputs("\n<h2>Plots</h2>\n", f);
-	html_plots(f, &sw->out);
-	fputs("</body>\n</html>\n", f);
-	return close_out(rep, &sw->out, "index.html", f);
-}
-
-/* The report of sweep `id` (an id select_sweep found) into DIR/sweep-<id>/ (DIR/<id>/ when the id
- * starts with "sweep-"). */
-static int report_sweep(struct report *rep, const char *id)
-{
-	struct sweep sw;
-	char name[64];
-	int rc;
-
-	memset(&sw, 0, sizeof(sw));
-	sw.id = arena_dup(&sw.a, id);
-	rc = load_sweep_runs(rep, &sw);
-	if (rc == VT_OK)
-		rc = build_points(&sw);
-	if (rc == VT_OK)
-		rc = load_sweep_arms(rep, &sw);
-	if (rc == VT_OK)
-		rc = load_sweep_metrics(rep, &sw);
-	if (rc == VT_OK)
-		rc = build_sweep_tables(&sw);
-	if (rc == VT_OK) {
-		safe_name(id, name, sizeof(name));
-		sw.out.a = &sw.a;
-		sw.out.title = arena_printf(&sw.a, "%s, sweep %s", sw.scenario, id);
-		sw.out.cap = sw.nmetrics;
-		sw.out.plots = arena_alloc(&sw.a, (sw.nmetrics ? sw.nmetrics : 1) *
-						  sizeof(*sw.out.plots));
-		if (!sw.out.plots || sw.a.failed) {
-			rc = VT_ENOMEM;
-		} else if (snprintf(sw.out.dir, sizeof(sw.out.dir), "%s/%s%s", rep->out_dir,
-				    /* bin/sim sweep's ids say "sweep-" already */
-				    strncmp(name, "sweep-", 6) == 0 ? "" : "sweep-", name) >=
-			   (int)sizeof(sw.out.dir)) {
-			fprintf(rep->err, "report: %s: path too long\n", rep->out_dir);
-			rc = VT_EIO;
-		} else if (mkdirs(sw.out.dir) != 0) {
-			fprintf(rep->err, "report: cannot create %s: %s\n", sw.out.dir,
-				strerror(errno));
-			rc = VT_EIO;
-		}
-	}
-	/* The plots of metrics with a value, in metric order (the order of the table). */
-	for (unsigned i = 0; rc == VT_OK && i < sw.nmetrics; i++)
-		if (sw.metrics[i].any)
-			rc = write_sweep_metric(rep, &sw, i);
-	if (rc == VT_OK)
-		draw(rep, &sw.out);
-	if (rc == VT_OK)
-		rc = write_sweep_markdown(rep, &sw);
-	if (rc == VT_OK)
-		rc = write_sweep_html(rep, &sw);
-	if (rc == VT_OK && sw.a.failed)
-		rc = VT_ENOMEM;
-	if (rc == VT_OK) {
-		fprintf(rep->out, "%s/ %s/index.html\n", sw.out.dir, sw.out.dir);
-		if (fflush(rep->out) != 0 || ferror(rep->out)) {
-			fprintf(rep->err, "report: writing the output failed: %s\n",
-				strerror(errno));
-			rc = VT_EIO;
-		}
-	}
-	if (rc == VT_ENOMEM)
-		fprintf(rep->err, "report: out of memory\n");
-	arena_free(&sw.a);
-	return rc;
-}
-
-/*
- * --sweep ID|latest: the sweep whose id is ID, else the only one whose id starts with ID;
- * `latest`: the sweep of the most recently started run that has one. It must have a complete
- * run. *out gets the id (malloc'd).
- */
-static int select_sweep(struct report *rep, const char *arg, char **out)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t ver = 0, total = 0, complete = 0;
-	unsigned found = 0;
-	char *id = NULL;
-	int rc;
-
-	*out = NULL;
-	rc = query_int(rep, "PRAGMA user_version", &ver);
-	if (rc != SQLITE_OK)
-		return db_fail(rep, rc, "cannot read");
-	if (ver < 4) {
-		fprintf(rep->err, "report: %s: no sweep %s: the database predates sweeps (schema "
-				  "version %lld; bin/sim sweep records its runs from version 4)\n",
-			rep->db_path, arg, (long long)ver);
-		return VT_EINPUT;
-	}
-	if (strcmp(arg, "latest") == 0)
-		rc = prep(rep, &st, "SELECT sweep_id FROM runs WHERE coalesce(sweep_id, '') <> '' "
-				    "ORDER BY started_at DESC, rowid DESC LIMIT 1");
-	else
-		rc = prep(rep, &st, "SELECT sweep_id FROM runs WHERE sweep_id = ?1 UNION "
-				    "SELECT sweep_id FROM runs WHERE substr(sweep_id, 1, "
-				    "length(?1)) = ?1 AND NOT EXISTS (SELECT 1 FROM runs WHERE "
-				    "sweep_id = ?1)");
-	if (rc != VT_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (found++ == 0) {
-			id = strdup((const char *)sqlite3_column_text(st, 0) ?
-				    (const char *)sqlite3_column_text(st, 0) : "");
-			if (!id) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-		}
-	}
-	rc = rc == SQLITE_NOMEM ? VT_ENOMEM : step_done(rep, rc);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc == VT_OK && found == 0) {
-		if (strcmp(arg, "latest") == 0)
-			fprintf(rep->err, "report: %s: no run belongs to a sweep (bin/sim sweep "
-					  "makes them)\n", rep->db_path);
-		else
-			fprintf(rep->err, "report: %s: no sweep with id %s\n", rep->db_path, arg);
-		rc = VT_EINPUT;
-	} else if (rc == VT_OK && found > 1) {
-		fprintf(rep->err, "report: %s: %u sweeps have ids starting with %s; give more of "
-				  "the id\n", rep->db_path, found, arg);
-		rc = VT_EINPUT;
-	}
-	if (rc == VT_OK)
-		rc = prep(rep, &st, "SELECT count(*), coalesce(sum(status = 'complete'), 0) FROM "
-				    "runs WHERE sweep_id = ?1");
-	if (rc == VT_OK) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			total = sqlite3_column_int64(st, 0);
-			complete = sqlite3_column_int64(st, 1);
-		}
-		rc = rc == SQLITE_ROW ? VT_OK : step_done(rep, rc);
-	}
-	sqlite3_finalize(st);
-	if (rc == VT_OK && complete == 0) {
-		fprintf(rep->err, "report: %s: sweep %s has no complete run (%lld incomplete: "
-				  "killed, or still running)\n", rep->db_path, id,
-			(long long)total);
-		rc = VT_EINPUT;
-	}
-	if (rc == VT_OK)
-		*out = id;
-	else
-		free(id);
 	return rc;
 }
 
@@ -3791,18 +2397,18 @@ int report_main(int argc, char **argv, FILE *out, FILE *err)
 
 	rc = db_open(&rep);
 	if (rc == VT_OK)
-		rc = sweep_arg ? select_sweep(&rep, sweep_arg, &sweep_id)
+		rc = sweep_arg ? rpt_select_sweep(&rep, sweep_arg, &sweep_id)
 		     : run_arg ? select_run(&rep, run_arg, &ids)
 		     : scen_arg ? select_scenario(&rep, scen_arg, &ids)
 				: select_latest(&rep, &ids);
-	if (rc == VT_OK && mkdirs(rep.out_dir) != 0) {
+	if (rc == VT_OK && rpt_mkdirs(rep.out_dir) != 0) {
 		fprintf(err, "report: cannot create %s: %s\n", rep.out_dir, strerror(errno));
 		rc = VT_EIO;
 	}
 	if (rc == VT_OK)
 		find_templates(&rep);
 	if (rc == VT_OK && sweep_id)
-		rc = report_sweep(&rep, sweep_id);
+		rc = rpt_sweep(&rep, sweep_id);
 	for (unsigned i = 0; rc == VT_OK && i < ids.n; i++)
 		rc = report_run(&rep, ids.id[i]);
 	if (rc == VT_ENOMEM)

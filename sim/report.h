@@ -1,6 +1,6 @@
 /*
  * report.h: `bin/sim report`, the policy-comparison report of runs kept in the results database
- * (sim/report.c). For each selected run it writes, into DIR/<scenario>-<first 8 hex digits of the
+ * (sim/report.c; a sweep's report in sim/report_sweep.c). For each selected run it writes, into DIR/<scenario>-<first 8 hex digits of the
  * run id>/, the plot data read back from the database, gnuplot scripts made from the templates in
  * reports/<name>.gp, the plots (PNG and SVG, when gnuplot is installed), report.md and a self-contained
  * index.html. For a sweep (--sweep) it writes the same kinds of files into DIR/<sweep id>/: per
