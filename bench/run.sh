@@ -52,30 +52,26 @@ echo "== the results database's share of a run (bin/sim --stats) =="
 # plus the simulation; work: all the database's work, overlapped with the simulation or not, over
 # that plus the simulation (what a run costs on one core). Median of 5; a fresh database each
 # time (the first run's schema creation included), then appending to one that holds 5 runs.
+# share_runs SCENARIO [fresh]: "waited W%, work K%", medians of 5 runs into build/bench-share.db
+# (deleted before each run when "fresh").
+share_runs() {
+	: >build/bench.share
+	: >build/bench.work
+	i=0
+	while [ $i -lt 5 ]; do
+		[ "${2:-}" = fresh ] &&
+			rm -f build/bench-share.db build/bench-share.db-wal build/bench-share.db-shm
+		"$bin" --quiet --stats --db build/bench-share.db "$1" 2>&1 >/dev/null |
+			grep "stats: database" >build/bench.line
+		field db_share_pct <build/bench.line >>build/bench.share
+		field work_pct <build/bench.line >>build/bench.work
+		i=$((i + 1))
+	done
+	echo "waited $(median <build/bench.share)%, work $(median <build/bench.work)%"
+}
 share() {
-	: >build/bench.share
-	: >build/bench.work
-	i=0
-	while [ $i -lt 5 ]; do
-		rm -f build/bench-share.db build/bench-share.db-wal build/bench-share.db-shm
-		"$bin" --quiet --stats --db build/bench-share.db "$1" 2>&1 >/dev/null |
-			grep "stats: database" >build/bench.line
-		field db_share_pct <build/bench.line >>build/bench.share
-		field work_pct <build/bench.line >>build/bench.work
-		i=$((i + 1))
-	done
-	fresh="waited $(median <build/bench.share)%, work $(median <build/bench.work)%"
-	: >build/bench.share
-	: >build/bench.work
-	i=0
-	while [ $i -lt 5 ]; do
-		"$bin" --quiet --stats --db build/bench-share.db "$1" 2>&1 >/dev/null |
-			grep "stats: database" >build/bench.line
-		field db_share_pct <build/bench.line >>build/bench.share
-		field work_pct <build/bench.line >>build/bench.work
-		i=$((i + 1))
-	done
-	echo "$1: fresh database: $fresh; existing database: waited $(median <build/bench.share)%, work $(median <build/bench.work)%"
+	fresh=$(share_runs "$1" fresh)
+	echo "$1: fresh database: $fresh; existing database: $(share_runs "$1")"
 }
 share bench/read-storm.scn
 share bench/migration-storm.scn

@@ -47,20 +47,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	DIR *d = opendir(g_dir);
-	struct dirent *e;
-
-	while (d && (e = readdir(d))) {
-		char p[600];
-
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", g_dir, e->d_name);
-		unlink(p);
-	}
-	if (d)
-		closedir(d);
-	rmdir(g_dir);
+	tu_remove_dir(g_dir);
 	unsetenv("VTSIM_DB_BUSY_MS");
 }
 

@@ -6,7 +6,10 @@
 #define VT_TESTUTIL_H
 
 #include <check.h>
+#include <dirent.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "scenario.h"
@@ -66,6 +69,25 @@ static inline void tu_run_text(struct tu_run *r, const char *text)
 		}
 		world_free(&w);
 	}
+}
+
+/* Removes a test's scratch directory (from mkdtemp) and the files in it (no subdirectories). */
+static inline void tu_remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char p[600];
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		unlink(p);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
 }
 
 static inline void tu_free(struct tu_run *r)
