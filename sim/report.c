@@ -567,6 +567,7 @@ static int db_open(struct report *rep)
 				  "it)\n", rep->db_path);
 		return VT_EINPUT;
 	}
+	rep->schema = ver;
 	return VT_OK;
 }
 
@@ -1000,8 +1001,13 @@ static int load_violations(struct report *rep, struct run *run)
 static int load_timeline(struct report *rep, struct run *run)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = rpt_prep(rep, &st, "SELECT kind, t_ns, length_ns, vcpu, from_cpu, to_cpu FROM "
-				    "timeline WHERE run_id = ?1 AND arm = ?2 ORDER BY t_ns, seq");
+	/* Ties in time in recording order: seq since schema 5 (a view has no rowid), the table's
+	 * rowid before (the report reads older databases as they are, read-only). */
+	int rc = rpt_prep(rep, &st, rep->schema >= 5
+				    ? "SELECT kind, t_ns, length_ns, vcpu, from_cpu, to_cpu FROM "
+				      "timeline WHERE run_id = ?1 AND arm = ?2 ORDER BY t_ns, seq"
+				    : "SELECT kind, t_ns, length_ns, vcpu, from_cpu, to_cpu FROM "
+				      "timeline WHERE run_id = ?1 AND arm = ?2 ORDER BY t_ns, rowid");
 
 	if (rc != VT_OK)
 		return rc;

@@ -25,6 +25,7 @@ struct report {
 	const char *db_path;
 	char out_dir[PATH_MAX];       /* -o, without trailing slashes */
 	sqlite3 *db;
+	int64_t schema;               /* the database's user_version (1 .. STORE_SCHEMA_VERSION) */
 	char tpl_dir[PATH_MAX];       /* where the templates are, "" when not found */
 	bool tpl_from_env;            /* tpl_dir is $VTSIM_REPORTS */
 	bool tpl_warned;

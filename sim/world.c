@@ -141,17 +141,31 @@ void world_trace(struct world *w, const char *kind, int pcpu, int vcpu, const ch
 	fputc('\n', w->trace);
 }
 
-/* The trace line for an event before it is handled: who it concerns and the clocks then. */
+/* EV_HOST_CHANGE's arg: the index of a host2 event has this bit (host_change). */
+#define HOST2_EVENT 0x80000000u
+
+/*
+ * The trace line for an event before it is handled: who it concerns and the clocks then. A host
+ * CPU's event shows that CPU's TSC only when it is a CPU of the host the VM is on (a change of
+ * the other host, a stale wander step, a quantum tick dying on a CPU this host lacks: none).
+ */
 static void trace_event(struct world *w, const struct event *e)
 {
 	unsigned k = event_kind(e);
 	int pcpu = -1, vcpu = -1;
+	bool here = e->who < w->host.ncpus;
 
 	switch (k) {
-	case EV_QUANTUM:
 	case EV_HOST_CHANGE:
+		here &= ((e->arg & HOST2_EVENT) != 0) == (w->host_epoch % 2 == 1);
+		pcpu = here ? (int)e->who : -1;
+		break;
 	case EV_WANDER:
-		pcpu = (int)e->who;
+		here &= e->arg == w->host_epoch;
+		pcpu = here ? (int)e->who : -1;
+		break;
+	case EV_QUANTUM:
+		pcpu = here ? (int)e->who : -1;
 		break;
 	case EV_READ:
 	case EV_LOCKED_READ:
@@ -183,7 +197,6 @@ static void trace_event(struct world *w, const struct event *e)
  * moves, host2 otherwise) reaches nobody in this VM: the layers learn that host's state when the
  * VM moves there (on_migrate).
  */
-#define HOST2_EVENT 0x80000000u
 
 static void host_change(struct world *w, unsigned cpu, uint32_t arg)
 {

@@ -4,6 +4,7 @@
  * the nested host's outer migration; and the configuration that describes both.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -250,6 +251,42 @@ START_TEST(test_source_changes_while_away)
 }
 END_TEST
 
+/*
+ * The trace of events of the host the VM is not on: a change of host2's CPU 3 while the VM is on
+ * the 2-CPU source, quantum ticks dying on CPUs the source lacks after coming back. The trace
+ * must not evaluate a CPU the current host lacks (ASan builds catch the read) and shows no CPU
+ * for them.
+ */
+START_TEST(test_trace_other_host_events)
+{
+	static const char text[] =
+		"duration = 5s\n"
+		"host { cpus = 2; cpu.freq = 2GHz }\n"
+		"host2 { cpus = 4; cpu.freq = 2.6GHz; cpu[3].rate_changes = [(1s, 2.7GHz)] }\n"
+		"vm { vcpus = 2 }\n"
+		"sched { mode = quantum; quantum = 1ms }\n"
+		"workload { read_rate = 100/s }\n"
+		"migration { at = [2s, 3s] }\n"
+		"arm a { policy = kvm-scaled; migration = tsc-msr }\n";
+	struct tu_run r;
+	struct world w;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(tu_build(&r, text), VT_OK);
+	ck_assert_int_eq(world_init(&w, &r.cfg, &r.cfg.arms[0], f), VT_OK);
+	ck_assert_int_eq(world_run(&w), VT_OK);
+	world_free(&w);
+	fclose(f);
+	/* host2's change at 1 s, the VM on the source: no CPU named. */
+	ck_assert_ptr_nonnull(strstr(buf, "1000000000 host-tsc-change cpu=- vcpu=-"));
+	free(buf);
+	tu_free(&r);
+}
+END_TEST
+
 /* The list form's errors: empty, out of order, a move before the previous one resumed. */
 START_TEST(test_migration_list_errors)
 {
@@ -364,6 +401,7 @@ Suite *move_suite(void)
 	tcase_add_test(tc, test_move_to_host2);
 	tcase_add_test(tc, test_migrations_there_and_back);
 	tcase_add_test(tc, test_source_changes_while_away);
+	tcase_add_test(tc, test_trace_other_host_events);
 	tcase_add_test(tc, test_migration_list_errors);
 	tcase_add_test(tc, test_restore_same_host_loses_stop);
 	tcase_add_test(tc, test_move_deterministic);

@@ -28,6 +28,7 @@
 
 #include "report.h"
 #include "store.h"
+#include "schema_v4.h"
 
 #define FIX_RUN "0123456789abcdef0123456789abcdef"
 #define FIX_DIR "fixture-01234567"
@@ -503,6 +504,44 @@ START_TEST(test_warps_and_timeline_data_match_db)
 	text = slurp(out_path(FIX_DIR, "timeline.dat"));
 	ck_assert_ptr_null(strstr(text, "400000000 20000"));
 	free(text);
+}
+END_TEST
+
+/*
+ * A database at schema 4 (series and timeline still tables, no seq) is reported as it is,
+ * read-only: the same data files as from the same rows at schema 5, and the file unchanged.
+ */
+START_TEST(test_reads_schema_4)
+{
+	static const char *const files[] = { "error.dat", "timeline.dat", "warps.dat", "cdf.dat" };
+	char out4[400], *want[4], *got;
+	sqlite3 *db;
+	struct cap c;
+
+	make_fixture_report();
+	for (size_t i = 0; i < 4; i++) {
+		want[i] = slurp(out_path(FIX_DIR, files[i]));
+		ck_assert_ptr_nonnull(want[i]);
+	}
+	ck_assert_int_eq(sqlite3_open(g_db, &db), SQLITE_OK);
+	sv4_downgrade(db);
+	sqlite3_close(db);
+	snprintf(out4, sizeof(out4), "%s/out4", g_dir);
+	report(&c, g_db, "-o", out4, "--run", FIX_RUN, NULL);
+	ck_assert_msg(c.rc == 0, "report exit %d: %s", c.rc, c.err);
+	cap_free(&c);
+	for (size_t i = 0; i < 4; i++) {
+		char path[600];
+
+		snprintf(path, sizeof(path), "%s/%s/%s", out4, FIX_DIR, files[i]);
+		got = slurp(path);
+		ck_assert_msg(got && strcmp(got, want[i]) == 0, "%s differs at schema 4", files[i]);
+		free(got);
+		free(want[i]);
+	}
+	db = db_open_ro();
+	ck_assert_int_eq(count_rows(db, "PRAGMA user_version"), 4);
+	sqlite3_close(db);
 }
 END_TEST
 
@@ -1381,6 +1420,7 @@ Suite *report_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_series_data_match_db);
 	tcase_add_test(tc, test_warps_and_timeline_data_match_db);
+	tcase_add_test(tc, test_reads_schema_4);
 	tcase_add_test(tc, test_plots_drawn);
 	tcase_add_test(tc, test_scripts_run_from_elsewhere);
 	tcase_add_test(tc, test_markdown);
