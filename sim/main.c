@@ -432,12 +432,16 @@ static int cmd_run(const struct options *o)
 			res.expect[res.nexpect++].e = &cfg.expect[i];
 	results_check(&res);
 	if (st) {
+		bool overlapped = writer_overlaps(wr);
 		int wrc;
 
 		sim_s = wall_now() - run_t0;
 		db_t0 = wall_now();
 		/* The last arm is still being written: wait for it, then complete the run. */
 		wrc = writer_finish(wr, &write_s, dberr, sizeof(dberr));
+		/* Without the thread the arms were written inside the arm loop: not simulation. */
+		if (!overlapped)
+			sim_s -= write_s;
 		wr = NULL;
 		db_wait_s = wall_now() - db_t0;
 		if (wrc != VT_OK ||
@@ -499,8 +503,8 @@ static int cmd_run(const struct options *o)
 	}
 out:
 	/* An arm failed: the arms before it were written (the run stays 'running'). */
-	if (wr)
-		writer_finish(wr, NULL, dberr, sizeof(dberr));
+	if (wr && writer_finish(wr, NULL, dberr, sizeof(dberr)) != VT_OK)
+		fprintf(stderr, "sim: results database: %s (the run stays incomplete)\n", dberr);
 	if (trace && fclose(trace) != 0) {
 		fprintf(stderr, "sim: writing trace %s failed: %s\n", o->trace, strerror(errno));
 		exit_code = EXIT_IOERR;

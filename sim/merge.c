@@ -220,6 +220,21 @@ static int check_input(const struct merge *m, const char *path, int64_t *version
 		snprintf(m->err, m->errlen, "%s: not a vtsim results database (schema version %lld)",
 			 path, (long long)*version);
 		ret = VT_EINPUT;
+	} else if (*version < STORE_SCHEMA_VERSION) {
+		/* Its migrated copy would be refused (store.c schema_update): say so of the input,
+		 * which is what the user can fix. */
+		int64_t dangling = 0;
+
+		rc = query_i64(db, "SELECT count(*) FROM pragma_foreign_key_check", &dangling);
+		if (rc != SQLITE_OK) {
+			ret = sql_fail(m, db, rc, path, "checking its foreign keys", true);
+		} else if (dangling > 0) {
+			snprintf(m->err, m->errlen, "%s: %lld rows refer to runs or arms that are not "
+				 "in it (deleted with foreign keys off; PRAGMA foreign_key_check lists "
+				 "them): it cannot be migrated to schema version %d; delete them first",
+				 path, (long long)dangling, STORE_SCHEMA_VERSION);
+			ret = VT_EINPUT;
+		}
 	}
 	sqlite3_close(db);
 	return ret;

@@ -264,7 +264,9 @@ static const char schema_v4[] =
 
 /*
  * Version 5 (issue 8: the database's share of a run): the bulk rows are keyed by an integer.
- * arms gets arm_key, an INTEGER PRIMARY KEY (a rowid alias, so VACUUM keeps it), with
+ * arms gets arm_key, an INTEGER PRIMARY KEY (a rowid alias, so VACUUM keeps it) AUTOINCREMENT
+ * (never reused: rows left behind by an arm deleted with foreign keys off cannot attach to a
+ * later arm), with
  * (run_id, arm) still unique for the tables that name an arm by its text; series and timeline
  * move to series_rows and timeline_rows, WITHOUT ROWID tables clustered on (arm_key, seq), seq
  * being the row's position in the arm's recording (0, 1, ...). A run's rows are appended at the
@@ -283,7 +285,7 @@ static const char schema_v4[] =
 static const char schema_v5[] =
 	"DROP VIEW arms_side_by_side;\n"
 	"CREATE TABLE arms_v5 ("
-	" arm_key INTEGER PRIMARY KEY,"
+	" arm_key INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,"
 	" arm TEXT NOT NULL,"
 	" ord INTEGER NOT NULL,"
@@ -730,8 +732,9 @@ static int schema_update(struct store *s, char *err, size_t errlen)
 		goto out;
 
 	snprintf(what, sizeof(what), "updating the schema");
-	/* A table renamed by a migration (schema_v5) leaves the users' own views and triggers
-	 * alone: they name series, timeline and arms, which exist again when it is done. */
+	/* A table renamed by a migration (schema_v5) leaves the users' own views alone: they name
+	 * series, timeline and arms, which exist again when it is done. (Indexes and triggers on
+	 * a table a migration drops go with it; README says so.) */
 	rc = sqlite3_exec(s->db, "PRAGMA legacy_alter_table = ON", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);

@@ -41,6 +41,8 @@ struct writer {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	unsigned started;             /* arms started (under mu when threaded) */
+	bool overflow;                /* an arm started beyond narms: its end is ignored too */
+	bool overlap;                 /* the thread started: arms are written during the run */
 	uint64_t gen;                 /* bumped at every hand-over (under mu) */
 	bool stop;                    /* writer_finish was called (under mu) */
 	int rc;                       /* VT_OK, or the first failure (the writer's) */
@@ -166,6 +168,7 @@ int writer_start(struct writer **out, struct store *s, const char *run_id,
 	if (pthread_mutex_init(&w->mu, NULL) == 0) {
 		if (pthread_cond_init(&w->cv, NULL) == 0) {
 			w->threaded = pthread_create(&w->thread, NULL, writer_main, w) == 0;
+			w->overlap = w->threaded;
 			if (!w->threaded)
 				pthread_cond_destroy(&w->cv);
 		}
@@ -180,8 +183,10 @@ void writer_arm_start(struct writer *w, const char *name, struct recording *rec)
 {
 	struct slot *sl;
 
-	if (w->started >= w->narms)
-		return; /* more arms than announced: a caller's bug, never stored twice */
+	if (w->started >= w->narms) {
+		w->overflow = true; /* more arms than announced: a caller's bug, never stored */
+		return;
+	}
 	sl = &w->slot[w->started];
 	sl->name = name;
 	sl->rec = rec;
@@ -205,8 +210,10 @@ void writer_arm_end(struct writer *w)
 {
 	unsigned i = w->started - 1;
 
-	if (w->started == 0)
+	if (w->started == 0 || w->overflow) {
+		w->overflow = false;
 		return;
+	}
 	if (!w->threaded) {
 		double t0 = mono_now();
 
@@ -221,6 +228,11 @@ void writer_arm_end(struct writer *w)
 	w->gen++;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
+}
+
+bool writer_overlaps(const struct writer *w)
+{
+	return w->overlap;
 }
 
 int writer_finish(struct writer *w, double *busy_s, char *err, size_t errlen)

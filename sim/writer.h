@@ -36,6 +36,10 @@ void writer_arm_start(struct writer *w, const char *name, struct recording *rec)
 /* The arm started last has ended: r->arms[n] is final and stays unchanged until writer_finish. */
 void writer_arm_end(struct writer *w);
 
+/* Whether a thread writes the arms while the run goes on (false: at writer_arm_end, in the
+ * caller's thread, so that their time is part of the caller's). */
+bool writer_overlaps(const struct writer *w);
+
 /*
  * Waits until every ended arm is written (or the first failure), stops the thread and frees the
  * writer. An arm started and not ended (the run failed) keeps the rows written so far. Returns

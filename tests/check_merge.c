@@ -1087,7 +1087,8 @@ START_TEST(test_refused)
 	struct ids ids;
 	struct merge_stats st;
 	const char *b[] = { g_b };
-	char missing[400], junk[400], newer[400], foreign[400], alias[400], want[64];
+	char missing[400], junk[400], newer[400], foreign[400], alias[400], orphans[400];
+	char want[64];
 	char *out_bytes;
 	size_t out_len;
 	unsigned char noise[8192];
@@ -1105,6 +1106,7 @@ START_TEST(test_refused)
 	in_dir(newer, sizeof(newer), "newer.db");
 	in_dir(foreign, sizeof(foreign), "foreign.db");
 	in_dir(alias, sizeof(alias), "alias.db");
+	in_dir(orphans, sizeof(orphans), "orphans.db");
 	for (size_t i = 0; i < sizeof(noise); i++) {
 		x ^= x << 13;
 		x ^= x >> 7;
@@ -1125,6 +1127,15 @@ START_TEST(test_refused)
 	raw_exec(db, "CREATE TABLE notes (x)");
 	sqlite3_close(db);
 	ck_assert_int_eq(link(g_out, alias), 0);
+	/* A version 4 copy of A with an arm deleted by hand (foreign keys off): its rows dangle,
+	 * and its migrated copy could not be made. */
+	db = raw_open(g_a);
+	raw_execf(db, "VACUUM INTO %Q", orphans);
+	sqlite3_close(db);
+	db = raw_open(orphans);
+	sv4_downgrade(db);
+	raw_exec(db, "DELETE FROM arms WHERE rowid = 1");
+	sqlite3_close(db);
 
 	merge_fails(g_out, (const char *[]){ missing }, 1, VT_EINPUT, missing, "cannot open", &st);
 	assert_stats(&st, 0, 0, 0, 0);
@@ -1139,6 +1150,8 @@ START_TEST(test_refused)
 	merge_fails(g_out, (const char *[]){ alias }, 1, VT_EINPUT, alias,
 		    "an input cannot also be the output", &st);
 	merge_fails(g_out, (const char *[]){ g_dir }, 1, VT_EINPUT, g_dir, "directory", &st);
+	merge_fails(g_out, (const char *[]){ orphans }, 1, VT_EINPUT, orphans,
+		    "refer to runs or arms that are not in it", &st);
 	/* A good input first: not merged, the check comes before any writing. */
 	merge_fails(g_out, (const char *[]){ g_a, newer }, 2, VT_EINPUT, newer, "newer", &st);
 	assert_stats(&st, 0, 0, 0, 0);

@@ -691,7 +691,9 @@ static void check_side_by_side(sqlite3 *db, const char *id)
 }
 
 /* The tables and views of the current schema (version 5), by name. */
-#define V5_TABLES "arms,expectations,metrics,runs,series_rows,timeline_rows,trails,violations"
+/* sqlite_sequence: SQLite's own, for arms.arm_key's AUTOINCREMENT. */
+#define V5_TABLES "arms,expectations,metrics,runs,series_rows,sqlite_sequence,timeline_rows,trails," \
+	"violations"
 #define V5_VIEWS "arms_side_by_side,check_verdicts,incomplete_runs,latest_runs,metrics_wide," \
 	"series,timeline"
 
@@ -1447,9 +1449,10 @@ START_TEST(test_fault_open)
 		ver = qi(db, "PRAGMA user_version");
 		ck_assert_msg(ver == 0 || ver == STORE_SCHEMA_VERSION, "n=%d: version %lld", n,
 			      (long long)ver);
-		/* All or nothing: 8 tables and 7 views, or an empty database. */
+		/* All or nothing: 9 tables (sqlite_sequence one of them) and 7 views, or an empty
+		 * database. */
 		ck_assert_int_eq(qi(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"),
-				 ver == 0 ? 0 : 8);
+				 ver == 0 ? 0 : 9);
 		ck_assert_int_eq(qi(db, "SELECT count(*) FROM sqlite_master WHERE type = 'view'"),
 				 ver == 0 ? 0 : 7);
 		sqlite3_close(db);
@@ -2442,6 +2445,44 @@ START_TEST(test_upgrade_v4)
 END_TEST
 
 /*
+ * arm_key is never reused: after the newest run's arms are deleted by hand with foreign keys off
+ * (the sqlite3 shell's default), their bulk rows stay behind, and the next run's arms must not
+ * take those keys (it would collide with them, or inherit them through the views).
+ */
+START_TEST(test_arm_key_not_reused)
+{
+	struct rt *t = rt_new();
+	struct store *s = open_ok(g_db);
+	char id1[33], id2[33], id3[33], buf[64];
+	sqlite3 *db;
+
+	begin_ok(s, &t->ri, id1);
+	finish_ok(s, id1, t);
+	begin_ok(s, &t->ri, id2);
+	finish_ok(s, id2, t);
+	store_close(s);
+	db = raw_open(g_db);
+	ck_assert_int_eq(qi(db, "PRAGMA foreign_keys"), 0);
+	raw_execf(db, "DELETE FROM arms WHERE run_id = %Q; DELETE FROM runs WHERE run_id = %Q", id2,
+		  id2);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM series_rows WHERE arm_key > 2"), 5);
+	sqlite3_close(db);
+
+	s = open_ok(g_db);
+	begin_ok(s, &t->ri, id3);
+	finish_ok(s, id3, t);
+	store_close(s);
+	db = raw_open(g_db);
+	ck_assert_str_eq(qs(db, buf, sizeof(buf), "SELECT group_concat(arm_key, ' ') FROM (SELECT"
+			    " arm_key FROM arms WHERE run_id = %Q ORDER BY ord)", id3), "5 6");
+	/* The new run's series are its own five rows, none of the orphans'. */
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM series WHERE run_id = %Q", id3), 5);
+	sqlite3_close(db);
+	rt_free(t);
+}
+END_TEST
+
+/*
  * A version 4 database with rows whose arm was deleted by hand (foreign keys off) is not migrated:
  * version 5 would have to drop them. store_open refuses with the count and what to do, and the
  * database stays at version 4 with every row; once they are deleted, it migrates.
@@ -2629,6 +2670,7 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_upgrade_v2);
 	tcase_add_test(tc, test_upgrade_v4);
 	tcase_add_test(tc, test_upgrade_refuses_orphans);
+	tcase_add_test(tc, test_arm_key_not_reused);
 	tcase_add_test(tc, test_upgrade_keeps_user_view);
 	tcase_add_test(tc, test_check_round_trip);
 	tcase_add_test(tc, test_check_verdicts_latest);
