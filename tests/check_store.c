@@ -29,6 +29,7 @@
 #include "record.h"
 #include "store.h"
 #include "schema_v4.h"
+#include "sqlutil.h"
 #include "testutil.h"
 
 /* ---- fixture: a fresh directory per test ------------------------------------------------ */
@@ -64,90 +65,6 @@ static sqlite3 *raw_open(const char *path)
 	return db;
 }
 
-static void raw_exec(sqlite3 *db, const char *sql)
-{
-	char *msg = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-
-	ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : "?");
-}
-
-/* raw_exec of an sqlite3_mprintf-formatted statement. */
-static void raw_execf(sqlite3 *db, const char *fmt, ...)
-{
-	va_list ap;
-	char *sql;
-
-	va_start(ap, fmt);
-	sql = sqlite3_vmprintf(fmt, ap);
-	va_end(ap);
-	raw_exec(db, sql);
-	sqlite3_free(sql);
-}
-
-/* Prepares a query formatted with sqlite3_mprintf (%Q, %q, %lld ...). */
-static sqlite3_stmt *qprep(sqlite3 *db, const char *fmt, va_list ap)
-{
-	char *sql = sqlite3_vmprintf(fmt, ap);
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-
-	ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
-	sqlite3_free(sql);
-	return st;
-}
-
-/* The integer in the first column of the first row (the query must return a row). */
-static int64_t qi(sqlite3 *db, const char *fmt, ...)
-{
-	va_list ap;
-	sqlite3_stmt *st;
-	int64_t v;
-
-	va_start(ap, fmt);
-	st = qprep(db, fmt, ap);
-	va_end(ap);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
-/* The text of the first column of the first row, into buf ("<null>" for NULL). */
-static const char *qs(sqlite3 *db, char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	sqlite3_stmt *st;
-	const unsigned char *t;
-
-	va_start(ap, fmt);
-	st = qprep(db, fmt, ap);
-	va_end(ap);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	t = sqlite3_column_text(st, 0);
-	snprintf(buf, len, "%s", t ? (const char *)t : "<null>");
-	sqlite3_finalize(st);
-	return buf;
-}
-
-static sqlite3_stmt *qrows(sqlite3 *db, const char *fmt, ...)
-{
-	va_list ap;
-	sqlite3_stmt *st;
-
-	va_start(ap, fmt);
-	st = qprep(db, fmt, ap);
-	va_end(ap);
-	return st;
-}
-
-/* Column c of the current row as text ("<null>" for NULL). */
-static const char *col_text(sqlite3_stmt *st, int c)
-{
-	const unsigned char *t = sqlite3_column_text(st, c);
-
-	return t ? (const char *)t : "<null>";
-}
 
 /* Column c is NULL. */
 static void assert_null(sqlite3_stmt *st, int c)

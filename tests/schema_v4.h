@@ -9,6 +9,8 @@
 #include <check.h>
 #include <sqlite3.h>
 
+#include "sqlutil.h"
+
 /*
  * Version 4's tables as schema_v1 (sim/store.c) created them, word for word, and arms.migration
  * as schema_v2 added it: arms keyed by (run_id, arm), series and timeline tables with their
@@ -79,28 +81,7 @@ static const char V4_TABLES[] =
 #define VIOLATION_COLUMNS \
 	"run_id, arm, kind, t_ns, vcpu, pcpu, prev_vcpu, prev_ns, value_ns, delta_ns, context"
 
-static inline void sv4_exec(sqlite3 *db, const char *sql)
-{
-	char *msg = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-
-	ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : sqlite3_errstr(rc));
-	sqlite3_free(msg);
-}
-
-/* One integer, or the first column's text copied (sqlite3_free it), from a query. */
-static inline int64_t sv4_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	int64_t v;
-
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
+/* The first column of the first row of `sql`, copied (sqlite3_free it). */
 static inline char *sv4_text(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st;
@@ -127,19 +108,19 @@ static inline void sv4_downgrade(sqlite3 *db)
 {
 	char *wide;
 
-	ck_assert_int_eq(sv4_int(db, "PRAGMA user_version"), 5);
+	ck_assert_int_eq(qi(db, "PRAGMA user_version"), 5);
 	wide = sv4_text(db, "SELECT sql FROM sqlite_master WHERE type = 'view'"
 			    " AND name = 'metrics_wide'");
 	/* Off on a new connection unless SQLite was built otherwise: made sure of. */
-	sv4_exec(db, "PRAGMA foreign_keys = OFF");
-	ck_assert_int_eq(sv4_int(db, "PRAGMA foreign_keys"), 0);
-	sv4_exec(db, "BEGIN; DROP VIEW series; DROP VIEW timeline; DROP VIEW arms_side_by_side;"
+	raw_exec(db, "PRAGMA foreign_keys = OFF");
+	ck_assert_int_eq(qi(db, "PRAGMA foreign_keys"), 0);
+	raw_exec(db, "BEGIN; DROP VIEW series; DROP VIEW timeline; DROP VIEW arms_side_by_side;"
 		     " DROP VIEW metrics_wide;"
 		     " CREATE TEMP TABLE arms_v5 AS SELECT * FROM main.arms;"
 		     " CREATE TEMP TABLE violations_v5 AS SELECT rowid AS rid, * FROM main.violations;"
 		     " DROP TABLE main.arms; DROP TABLE main.violations");
-	sv4_exec(db, V4_TABLES);
-	sv4_exec(db, "INSERT INTO main.arms (rowid, " V4_ARM_COLUMNS ") SELECT arm_key, "
+	raw_exec(db, V4_TABLES);
+	raw_exec(db, "INSERT INTO main.arms (rowid, " V4_ARM_COLUMNS ") SELECT arm_key, "
 		     V4_ARM_COLUMNS " FROM temp.arms_v5 ORDER BY arm_key;"
 		     " INSERT INTO main.series (run_id, arm, vcpu, t_ns, guest_ns, error_ns)"
 		     " SELECT a.run_id, a.arm, s.vcpu, s.t_ns, s.guest_ns, s.error_ns"
@@ -154,20 +135,20 @@ static inline void sv4_downgrade(sqlite3 *db)
 		     VIOLATION_COLUMNS " FROM temp.violations_v5 ORDER BY rid;"
 		     " DROP TABLE main.series_rows; DROP TABLE main.timeline_rows;"
 		     " DROP TABLE temp.arms_v5; DROP TABLE temp.violations_v5");
-	sv4_exec(db, wide);
-	sv4_exec(db, "PRAGMA user_version = 4; COMMIT");
+	raw_exec(db, wide);
+	raw_exec(db, "PRAGMA user_version = 4; COMMIT");
 	sqlite3_free(wide);
-	ck_assert_int_eq(sv4_int(db, "SELECT count(*) FROM pragma_table_info('arms')"
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM pragma_table_info('arms')"
 				 " WHERE name IN ('arm_key', 'migration')"), 1);
-	ck_assert_int_eq(sv4_int(db, "SELECT count(*) FROM pragma_table_info('arms')"
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM pragma_table_info('arms')"
 				 " WHERE name = 'migration'"), 1);
-	ck_assert_int_eq(sv4_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
 				 " AND name IN ('series', 'timeline')"), 2);
-	ck_assert_int_eq(sv4_int(db, "SELECT count(*) FROM sqlite_master"
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM sqlite_master"
 				 " WHERE name IN ('series_rows', 'timeline_rows')"), 0);
-	ck_assert_int_eq(sv4_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'view'"
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM sqlite_master WHERE type = 'view'"
 				 " AND name = 'metrics_wide'"), 1);
-	ck_assert_int_eq(sv4_int(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+	ck_assert_int_eq(qi(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
 }
 
 #endif /* VT_TEST_SCHEMA_V4_H */
