@@ -76,6 +76,11 @@ share() {
 share bench/read-storm.scn
 share bench/migration-storm.scn
 share scenarios/heavy-load.scn
+# The size of a database holding one heavy-load and one migration-storm run (checkpointed).
+rm -f build/bench-size.db build/bench-size.db-wal build/bench-size.db-shm
+"$bin" --quiet --db build/bench-size.db scenarios/heavy-load.scn >/dev/null 2>&1
+"$bin" --quiet --db build/bench-size.db bench/migration-storm.scn >/dev/null 2>&1
+echo "database size, heavy-load + migration storm: $(wc -c <build/bench-size.db) bytes"
 
 echo "== memory: peak RSS as the simulated duration grows 10x =="
 r1=$(nodb --set duration=2s bench/read-storm.scn | field maxrss_kb)
